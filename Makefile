@@ -1,0 +1,37 @@
+# Two set-up commands for everyone: `make lab` and `make test`. Both create .venv when it is absent.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+PYTEST := $(BIN)/python -m pytest
+# Spread test files over the cores; a notebook's cells stay together in one worker.
+PARALLEL ?= -n auto --dist loadfile
+
+.PHONY: help install lab test test-fast lint demo clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -qq --upgrade pip
+	$(BIN)/python -m pip install -qq -c constraints.txt -e ".[dev]"
+	touch $(STAMP)
+
+install: $(STAMP)  ## create .venv and install the course into it
+
+lab: $(STAMP)  ## launch JupyterLab at the course root
+	$(BIN)/jupyter lab --notebook-dir=.
+
+test: $(STAMP)  ## the whole suite: unit tests, slow tests, notebooks (nbval)
+	$(PYTEST) $(PARALLEL) tests lectures solutions --nbval-lax
+
+test-fast: $(STAMP)  ## unit tests only: no notebooks, nothing marked slow
+	$(PYTEST) $(PARALLEL) -m "not slow and not notebook" tests
+
+lint: $(STAMP)  ## ruff over the package, tests and benchmarks
+	$(BIN)/ruff check course_lib autograder tests bench
+
+clean:  ## remove the venv and generated files
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis build dist *.egg-info
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

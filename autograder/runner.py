@@ -43,7 +43,7 @@ from typing import Any
 
 from course_lib.errors import CourseError
 
-from .manifest import Manifest, load_manifest
+from .manifest import GRADERS_DIR, Manifest, load_manifest
 from .plugin import TestResult, test_name
 
 GRADED = "graded"
@@ -296,7 +296,7 @@ def supervise(manifest: Manifest, task: _Task, uid: int | None, seed: int) -> Su
 def _hidden_dirs(manifest: Manifest, task: _Task) -> tuple[str, ...]:
     """What a worker must not see: every assignment's graders, the course's sources and answer keys,
     the other submissions and the outputs."""
-    hide = [str(manifest.grader_dir.parent), *task.hide]
+    hide = [str(GRADERS_DIR), str(manifest.grader_dir.parent), *task.hide]
     if manifest.source_notebook is not None:
         course = manifest.source_notebook.parents[2]
         hide += [str(course / "source"), str(course.parent / "solutions")]

@@ -97,6 +97,7 @@ class _Task:
     student_id: str
     path: Path  # the student's assignment folder, or a notebook file
     hide: tuple[str, ...]
+    folder: bool = True  # path names the folder (it may be missing), not the notebook
 
 
 # --------------------------------------------------------------------------- public API
@@ -107,7 +108,7 @@ def grade_submission(assignment: str, path: str | Path, *, student_id: str = "st
     manifest = load_manifest(assignment, graders_root)
     path = Path(path)
     hide = (str(path.parent.resolve()),) if path.is_file() or path.is_symlink() else (str(path.resolve()),)
-    results = _run_all(manifest, [_Task(student_id, path, hide)], jobs=1, seed=seed)
+    results = _run_all(manifest, [_Task(student_id, path, hide, folder=path.is_dir())], jobs=1, seed=seed)
     return results[0]
 
 
@@ -262,7 +263,7 @@ def supervise(manifest: Manifest, task: _Task, uid: int | None, seed: int) -> Su
     started = time.monotonic()
     base = SubmissionResult(task.student_id, manifest.assignment, GRADED, max_score=manifest.total_points)
     try:
-        if task.path.is_dir():
+        if task.folder:
             path, flags = find_notebook(task.path, manifest)
         else:
             path, flags = task.path, []

@@ -32,10 +32,14 @@ def run_grade(args: argparse.Namespace) -> int:
 
     from course_lib.errors import CourseError
 
+    from .manifest import load_manifest
     from .runner import grade_batch
 
     if args.jobs < 1:
         raise CourseError(f"--jobs must be at least 1, got {args.jobs}")
+    load_manifest(args.assignment)  # bad input fails here, before any progress bar is drawn
+    if not args.submitted_dir.is_dir():
+        raise CourseError(f"submitted folder {args.submitted_dir} does not exist")
     console = Console(stderr=True)
     # auto_refresh=False: no refresh thread, because the runner forks and forking a threaded process is unsafe
     progress = Progress(TextColumn("grading {task.description}"), BarColumn(), MofNCompleteColumn(),

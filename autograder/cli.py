@@ -10,19 +10,32 @@ from pathlib import Path
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
-        "grade", help="autograde collected submissions of an assignment",
+        "grade",
+        help="autograde collected submissions of an assignment",
         description="Grade SUBMITTED_DIR/<student>/<assignment>/*.ipynb (nbgrader's collect layout) with the "
-                    "hidden graders in autograder/graders/<assignment>/. Writes OUT/grades.csv and, per student, "
-                    "results.json (Gradescope schema), feedback.md and feedback.html.")
+        "hidden graders in autograder/graders/<assignment>/. Writes OUT/grades.csv and, per student, "
+        "results.json (Gradescope schema), feedback.md and feedback.html.",
+    )
     parser.add_argument("assignment", help="assignment id, e.g. a0_warmup")
     parser.add_argument("submitted_dir", type=Path, help="folder with one sub-folder per student")
     parser.add_argument("--out", type=Path, required=True, help="output folder for grades and feedback")
-    parser.add_argument("--jobs", "-j", type=int, default=os.cpu_count() or 1,
-                        help="submissions graded in parallel (default: number of cores)")
+    parser.add_argument(
+        "--jobs",
+        "-j",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="submissions graded in parallel (default: number of cores)",
+    )
     parser.add_argument("--resume", action="store_true", help="skip students already graded in OUT")
-    parser.add_argument("--student", nargs="+", action="extend", metavar="ID", help="grade only these students")
-    parser.add_argument("--seed", type=int, default=0,
-                        help="salt for the grading-time random inputs (recorded per student; default 0)")
+    parser.add_argument(
+        "--student", nargs="+", action="extend", metavar="ID", help="grade only these students"
+    )
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="salt for the grading-time random inputs (recorded per student; default 0)",
+    )
     parser.set_defaults(func=run_grade)
 
 
@@ -42,8 +55,15 @@ def run_grade(args: argparse.Namespace) -> int:
         raise CourseError(f"submitted folder {args.submitted_dir} does not exist")
     console = Console(stderr=True)
     # auto_refresh=False: no refresh thread, because the runner forks and forking a threaded process is unsafe
-    progress = Progress(TextColumn("grading {task.description}"), BarColumn(), MofNCompleteColumn(),
-                        TimeElapsedColumn(), console=console, auto_refresh=False, transient=False)
+    progress = Progress(
+        TextColumn("grading {task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        auto_refresh=False,
+        transient=False,
+    )
     task_id = progress.add_task(args.assignment, total=None)
 
     def started(total: int) -> None:
@@ -55,8 +75,17 @@ def run_grade(args: argparse.Namespace) -> int:
         progress.refresh()
 
     with progress:
-        batch = grade_batch(args.assignment, args.submitted_dir, args.out, jobs=args.jobs, resume=args.resume,
-                            students=args.student, seed=args.seed, on_start=started, on_result=finished)
+        batch = grade_batch(
+            args.assignment,
+            args.submitted_dir,
+            args.out,
+            jobs=args.jobs,
+            resume=args.resume,
+            students=args.student,
+            seed=args.seed,
+            on_start=started,
+            on_result=finished,
+        )
     print_summary(batch, Console())
     return 0
 

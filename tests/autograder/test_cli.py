@@ -18,7 +18,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def run(*args: str, **kwargs) -> subprocess.CompletedProcess:
-    return subprocess.run([*LLMCOURSE, *args], capture_output=True, text=True, cwd=ROOT, timeout=300, **kwargs)
+    return subprocess.run(
+        [*LLMCOURSE, *args], capture_output=True, text=True, cwd=ROOT, timeout=300, **kwargs
+    )
 
 
 def test_grade_help():
@@ -45,8 +47,13 @@ def test_sigkilled_batch_resumes_without_losing_anything(tmp_path):
         nb = nbs.solution() if i % 2 == 0 else nbs.submission(softmax=nbs.SOFTMAX_WRONG)
         nbs.write(nb, submitted / student / "a0_warmup")
     args = ["grade", "a0_warmup", str(submitted), "--out", str(out), "--jobs", "1"]
-    process = subprocess.Popen([*LLMCOURSE, *args], cwd=ROOT, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL, start_new_session=True)
+    process = subprocess.Popen(
+        [*LLMCOURSE, *args],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     deadline = time.monotonic() + 240
     while not list(out.glob("*/grading.json")) and time.monotonic() < deadline and process.poll() is None:
         time.sleep(0.05)

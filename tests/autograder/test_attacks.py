@@ -374,11 +374,7 @@ def test_attack_is_bounded(attacked, name):
 def test_honest_student_in_the_same_batch_is_unaffected(attacked):
     honest = attacked["results"]["honest"]
     assert (honest.status, honest.score) == (GRADED, 20)
-    assert (
-        honest.isolation
-        == {"network_namespace": True, "mount_namespace": True, "files_hidden": True, "own_uid": True}
-        or os.geteuid() != 0
-    )
+    assert (all(honest.isolation.values()) and len(honest.isolation) == 5) or os.geteuid() != 0
 
 
 @pytest.mark.slow
@@ -393,15 +389,7 @@ def test_cells_that_hang_or_exit_are_skipped_and_explained(attacked):
 
 @pytest.mark.slow
 def test_nothing_the_submissions_started_survives(attacked):
-    name = attacked["ctx"]["detach_name"]
-    survivors = []
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            if Path(f"/proc/{pid}/comm").read_text().strip() == name:
-                survivors.append(pid)
-        except OSError:
-            pass
-    assert not survivors
+    assert not nbs.running_with_name(attacked["ctx"]["detach_name"])
 
 
 @pytest.mark.slow

@@ -2,29 +2,34 @@
 
 Process tree for one submission::
 
-    runner (trusted, warm: torch/numpy/pytest imported)
-      └─ supervisor (trusted; runs the hidden pytest graders)          autograder.runner
+    runner (trusted, warm: torch/numpy/pytest imported)                       autograder.runner
+      └─ supervisor (trusted; runs the hidden pytest graders)
            └─ fork server (trusted, forked before any grader is imported; child subreaper)   ForkServer
-                └─ worker (untrusted: runs the notebook, answers calls)   enter_sandbox + autograder.worker
+                └─ guard (trusted, tiny: waits for the worker and mirrors its exit status)
+                     └─ worker (untrusted: runs the notebook, answers calls)    autograder.worker
 
 The fork server exists so that a fresh worker can be started after a crash or timeout from a process that
 never held the hidden tests in memory. A worker, right after ``fork``:
 
-- starts a new session and process group (``setsid``) and closes every inherited file descriptor;
-- when root: enters new network and mount namespaces (no network; ``/tmp``, ``/var/tmp``, ``/dev/shm`` are
-  fresh tmpfs; the graders, the course's assignment sources, the other submissions and the output folder
-  are hidden under empty read-only tmpfs), then switches to an unprivileged uid of its own. RLIMIT_NPROC is
+- when root: is init of a new PID namespace (the guard calls ``unshare(CLONE_NEWPID)`` before forking it).
+  When it exits, the kernel kills every process left in that namespace, however detached; and each link of
+  the chain above dies with its parent (``PR_SET_PDEATHSIG``), so even a grader killed with SIGKILL leaves
+  nothing behind. It also enters new network and mount namespaces: no network (only a down loopback);
+  fresh tmpfs on ``/tmp``, ``/var/tmp``, ``/dev/shm``; a ``/proc`` showing only its own processes; the
+  graders, the course's assignment sources and answer keys, the other submissions and the output folder
+  covered by empty read-only tmpfs. Then it switches to an unprivileged uid of its own: RLIMIT_NPROC is
   ignored for root, and a uid nobody else uses makes "kill everything this submission started" exact:
-  ``kill(-1, SIGKILL)`` issued as that uid reaches every process it owns, however detached;
+  ``kill(-1, SIGKILL)`` issued as that uid reaches every process it owns;
+- starts a new session (``setsid``), closes every inherited file descriptor, reads stdin from /dev/null;
 - sets ``RLIMIT_AS`` (memory), ``RLIMIT_CPU``, ``RLIMIT_FSIZE``, ``RLIMIT_NOFILE``, ``RLIMIT_NPROC``
-  (processes *and threads* of its uid), ``RLIMIT_CORE = 0``, ``PR_SET_NO_NEW_PRIVS`` and a
-  parent-death signal;
+  (processes *and threads* of its uid), ``RLIMIT_CORE = 0``, ``PR_SET_NO_NEW_PRIVS``, not dumpable;
 - gets a scrubbed environment and a working directory holding only a copy of the submission.
 
-Not root (e.g. a TA's laptop): no namespaces and no uid switch, so there is no network isolation and no
-hiding of files; RLIMIT_NPROC then counts all of the TA's processes, so it is set to (current count + limit);
-leftover processes are found as descendants of the fork server, which is a child subreaper.
-:func:`isolation_report` says which of these the current machine allows.
+Not root (e.g. a TA's laptop): no namespaces and no uid switch, so no network isolation and no hiding of
+files; RLIMIT_NPROC then counts all of the TA's processes and threads, so it is set to (current count +
+limit); leftover processes are found as descendants of the fork server (a child subreaper) and killed, which
+covers everything unless the grader itself is SIGKILLed. ``SubmissionResult.isolation`` records, per
+submission, which of these took effect.
 """
 
 from __future__ import annotations
@@ -230,8 +235,15 @@ def _set_limits(limits: Limits, *, own_uid: bool) -> None:
 
 
 def _count_own_processes() -> int:
-    uid = os.getuid()
-    return sum(1 for pid in _pids() if _uid_of(pid) == uid) * 8  # threads count too; be generous
+    """Processes and threads of our uid (what RLIMIT_NPROC counts)."""
+    uid, count = os.getuid(), 0
+    for pid in _pids():
+        if _uid_of(pid) == uid:
+            try:
+                count += len(os.listdir(f"/proc/{pid}/task"))
+            except OSError:
+                pass
+    return count
 
 
 def _scrub_environment(workdir: str) -> None:

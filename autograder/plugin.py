@@ -17,8 +17,9 @@ Fixtures:
   ``student.call(name, *args, **kwargs)`` does the same;
   ``student.grad(name, *args, wrt=(0,), grad_output=g)`` returns ``(output, (grad_of_arg0, ...))``
   computed by autograd in the worker; ``obj = student.new("Cls", ...)`` constructs an object that stays
-  in the worker, ``obj.method(...)`` calls its methods and
-  ``obj.get("attr")`` reads an attribute. Values come back as plain data (tensors are rebuilt as tensors).
+  in the worker, ``obj.method(...)`` calls its methods, ``obj.get("attr")`` reads an attribute, and
+  ``obj`` may be passed back as an argument. Values come back as plain data (tensors are rebuilt as
+  tensors).
 - ``seed`` (int) and ``rng`` (a seeded ``torch.Generator``): chosen at grading time, different per test,
   the same when the same submission is graded again.
 
@@ -92,7 +93,8 @@ class Student:
         self, header: dict, name: str, args: tuple, kwargs: dict, what: str, grad: dict | None = None
     ) -> tuple[Any, Any]:
         self._plugin.names_used.add(name)
-        args = tuple(a._ref_tree() if isinstance(a, RemoteObject) else a for a in args)
+        args = tuple(a._ref if isinstance(a, RemoteObject) else a for a in args)  # objects go by reference
+        kwargs = {k: v._ref if isinstance(v, RemoteObject) else v for k, v in kwargs.items()}
         return self._plugin.session.request(header, args, kwargs, grad, what, self._make_object)
 
     def _make_object(self, ref: ObjectRef) -> RemoteObject:
@@ -124,9 +126,6 @@ class RemoteObject:
             {},
             f"{self._ref.type_name}.{attribute}",
         )[0]
-
-    def _ref_tree(self) -> Any:
-        raise TypeError("passing worker objects as arguments is not supported")
 
 
 class GradingPlugin:

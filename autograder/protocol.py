@@ -118,6 +118,8 @@ def _encode(value: Any, arrays: list[np.ndarray], depth: int, where: str) -> Any
             f"{where} is a {kind.__module__}.{kind.__qualname__}, a subclass of torch.Tensor; "
             "return a plain torch.Tensor"
         )
+    if kind is ObjectRef:  # a worker object passed back to the worker by the trusted side
+        return {"$object": value.id, "type": value.type_name}
     if isinstance(value, (bool, int, float, str, list, tuple, dict, np.ndarray)):
         raise EncodeError(
             f"{where} is a {kind.__qualname__}, a subclass of {kind.__mro__[1].__name__}; return plain values"

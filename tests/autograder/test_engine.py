@@ -27,6 +27,7 @@ def test_counter_object(student):
     counter.add(3)
     assert counter.get("total") == 8, "total is wrong after add(3)"
     assert counter.add(2) == 10, "add should return the new total"
+    assert student.call("read_total", counter) == 10, "objects go back to the worker as themselves"
 
 
 @pytest.mark.points(1)
@@ -55,6 +56,9 @@ class Counter:
 
 def double(x):
     return 2 * x
+
+def read_total(counter):
+    return counter.total
 
 def stats(values):
     return {"sum": sum(values), "span": (min(values), max(values))}

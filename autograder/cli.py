@@ -66,15 +66,16 @@ def run_grade(args: argparse.Namespace) -> int:
     )
     task_id = progress.add_task(args.assignment, total=None)
 
-    def started(total: int) -> None:
+    def started(total: int) -> None:  # called once the inputs are checked: bad input never shows a bar
         progress.update(task_id, total=total)
+        progress.start()
         progress.refresh()
 
     def finished(result: object) -> None:
         progress.advance(task_id)
         progress.refresh()
 
-    with progress:
+    try:
         batch = grade_batch(
             args.assignment,
             args.submitted_dir,
@@ -86,6 +87,9 @@ def run_grade(args: argparse.Namespace) -> int:
             on_start=started,
             on_result=finished,
         )
+    finally:
+        if progress.live.is_started:
+            progress.stop()
     print_summary(batch, Console())
     return 0
 

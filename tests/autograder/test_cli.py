@@ -34,6 +34,13 @@ def test_unknown_assignment_is_one_clear_line(tmp_path):
     assert result.stderr.count("\n") == 1 and "no grader for assignment 'no_such_assignment'" in result.stderr
 
 
+def test_unknown_student_is_one_clear_line(tmp_path):
+    (tmp_path / "alice").mkdir()
+    result = run("grade", "a0_warmup", str(tmp_path), "--out", str(tmp_path / "out"), "--student", "bob")
+    assert result.returncode == 2
+    assert result.stderr == f"llmcourse grade: error: no submission folder for student(s) bob in {tmp_path}\n"
+
+
 def test_missing_submitted_folder_is_one_clear_line(tmp_path):
     result = run("grade", "a0_warmup", str(tmp_path / "nope"), "--out", str(tmp_path / "out"))
     assert result.returncode == 2 and "does not exist" in result.stderr

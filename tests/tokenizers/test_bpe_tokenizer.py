@@ -9,6 +9,7 @@ from pathlib import Path
 from pydoc_data.topics import topics
 
 import pytest
+from gpt2_bytes import as_gpt2_str, gpt2_byte_map
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from tokenizers import Tokenizer, models, pre_tokenizers
@@ -23,25 +24,6 @@ ANY_TEXT = st.text(alphabet=st.characters(exclude_categories=("Cs",)), max_size=
 def texts_from(pieces: list[str], max_pieces: int) -> st.SearchStrategy[str]:
     """Random texts glued from ``pieces`` (characters or whole special tokens)."""
     return st.lists(st.sampled_from(pieces), max_size=max_pieces).map("".join)
-
-
-def gpt2_byte_map() -> dict[int, str]:
-    """GPT-2's bytes_to_unicode, as published in openai/gpt-2 encoder.py (independent of course_lib)."""
-    bs = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1))
-    bs += list(range(ord("®"), ord("ÿ") + 1))
-    cs = bs[:]
-    n = 0
-    for b in range(256):
-        if b not in bs:
-            bs.append(b)
-            cs.append(256 + n)
-            n += 1
-    return dict(zip(bs, map(chr, cs), strict=True))
-
-
-def as_gpt2_str(raw: bytes) -> str:
-    table = gpt2_byte_map()
-    return "".join(table[b] for b in raw)
 
 
 @pytest.fixture(scope="module")

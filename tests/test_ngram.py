@@ -43,7 +43,7 @@ class BruteForce:
         return w if w in self.V else "<unk>"
 
     def history(self, context):
-        ctx = [w if w == "<s>" else self.map(w) for w in context][len(context) - (self.order - 1) :]
+        ctx = [w if w == "<s>" else self.map(w) for w in context][-(self.order - 1) :] if self.order > 1 else []
         return tuple(["<s>"] * (self.order - 1 - len(ctx)) + ctx) if self.order > 1 else ()
 
     def c(self, gram):
@@ -117,15 +117,11 @@ def test_probabilities_match_brute_force(order, smoothing, options, unk_threshol
     assert set(lm.vocab) == brute.V
     for context in contexts_to_check(CORPUS, order):
         for w in [*sorted(brute.V), "zebra"]:
-            expected = brute.prob(
-                smoothing, w, list(context), options.get("k", 1.0), options.get("discount", 0.75)
-            )
+            expected = brute.prob(smoothing, w, list(context), options.get("k", 1.0), options.get("discount", 0.75))
             assert lm.prob(w, context) == pytest.approx(expected, rel=1e-12, abs=1e-15), (w, context)
 
 
-sentences_strategy = st.lists(
-    st.lists(st.sampled_from("abcde"), min_size=0, max_size=7), min_size=1, max_size=8
-)
+sentences_strategy = st.lists(st.lists(st.sampled_from("abcde"), min_size=0, max_size=7), min_size=1, max_size=8)
 
 
 @settings(max_examples=60, deadline=None)
@@ -167,12 +163,17 @@ def test_perplexity_matches_brute_force_and_counts_end_tokens():
         logs = []
         for s in test:
             padded = ["<s>", "<s>"] + s + ["</s>"]
-            logs += [
-                math.log(brute.prob(smoothing, padded[i], padded[i - 2 : i])) for i in range(2, len(padded))
-            ]
+            logs += [math.log(brute.prob(smoothing, padded[i], padded[i - 2 : i])) for i in range(2, len(padded))]
         assert len(logs) == 6 + 1 + 3 + 1
         assert lm.perplexity(test) == pytest.approx(math.exp(-math.fsum(logs) / len(logs)), rel=1e-12)
         assert lm.logprob("cat", ["the"]) == pytest.approx(math.log(lm.prob("cat", ["the"])))
+
+
+def test_short_context_means_sentence_start():
+    lm = NGramLM(4, "kneser_ney").fit(CORPUS)
+    assert lm.prob("sat", ["the", "cat"]) == lm.prob("sat", ["<s>", "the", "cat"])
+    assert lm.prob("sat", ["the", "cat"]) != lm.prob("sat", ["on", "the", "cat"])
+    assert lm.prob("cat", ["x", "y", "the"]) == lm.prob("cat", ["q", "x", "y", "the"])  # only 3 words matter
 
 
 def test_mle_perplexity_is_infinite_on_unseen_events_and_says_so():

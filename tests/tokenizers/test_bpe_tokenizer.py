@@ -6,7 +6,6 @@ from __future__ import annotations
 import itertools
 import json
 from pathlib import Path
-from pydoc_data.topics import topics
 
 import pytest
 from gpt2_bytes import as_gpt2_str, gpt2_byte_map
@@ -14,9 +13,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from tokenizers import Tokenizer, models, pre_tokenizers
 
+from course_lib.data import load_corpus
 from course_lib.tokenizers import BPETokenizer
 
-PYDOCS = "".join(topics.values())
+PYDOCS = load_corpus("pydocs")
 EOT = "<|endoftext|>"
 ANY_TEXT = st.text(alphabet=st.characters(exclude_categories=("Cs",)), max_size=200)
 

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from pydoc_data.topics import topics
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from naive_bpe import naive_train_bpe
 
+from course_lib.data import load_corpus
 from course_lib.tokenizers import BPETrainer, train_bpe
 
-PYDOCS = "".join(topics.values())
+PYDOCS = load_corpus("pydocs")
 
 
 def test_sennrich_example_worked_by_hand():
@@ -23,7 +23,11 @@ def test_sennrich_example_worked_by_hand():
     trainer = BPETrainer({"low": 5, "lower": 2, "newest": 6, "widest": 3})
     merges = [trainer.step() for _ in range(5)]
     assert [(m.left, m.right) for m in merges] == [
-        (b"s", b"t"), (b"e", b"st"), (b"o", b"w"), (b"l", b"ow"), (b"w", b"est"),
+        (b"s", b"t"),
+        (b"e", b"st"),
+        (b"o", b"w"),
+        (b"l", b"ow"),
+        (b"w", b"est"),
     ]
     assert [m.count for m in merges] == [9, 9, 7, 7, 6]
     assert [m.new_id for m in merges] == [256, 257, 258, 259, 260]

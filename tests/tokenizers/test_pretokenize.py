@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from tokenizers import pre_tokenizers
 
 import course_lib.tokenizers.pretokenize as pt
+from course_lib.data import load_corpus
 
 WHITESPACE_HEAVY = st.text(alphabet="ab \n\n\t.'s日\u00a0\u3000", max_size=150)
 
@@ -69,9 +70,7 @@ def test_an_unsafe_newline_cut_would_change_pretokens():
 
 @pytest.mark.slow
 def test_parallel_counts_equal_serial_counts(monkeypatch):
-    from pydoc_data.topics import topics
-
-    text = "<|eot|>".join(topics.values())[:400_000]
+    text = load_corpus("pydocs")[:400_000].replace("\n\n", "<|eot|>")
     serial = pt.pretoken_counts(text, ["<|eot|>"], num_workers=1)
     monkeypatch.setattr(pt, "PARALLEL_MIN_CHARS", 0)
     parallel = pt.pretoken_counts(text, ["<|eot|>"], num_workers=2)

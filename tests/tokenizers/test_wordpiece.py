@@ -4,17 +4,17 @@ vocab.txt loading."""
 from __future__ import annotations
 
 from pathlib import Path
-from pydoc_data.topics import topics
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from tokenizers import Tokenizer, models, normalizers, pre_tokenizers
 
+from course_lib.data import load_corpus
 from course_lib.tokenizers import WordPieceTokenizer
 from course_lib.tokenizers.wordpiece import presplit, train_wordpiece
 
-PYDOCS = "".join(topics.values())
+PYDOCS = load_corpus("pydocs")
 
 
 @pytest.fixture(scope="module", params=[False, True], ids=["cased", "lowercase"])

@@ -164,31 +164,34 @@ class BPETrainer:
     # -- internals --
 
     def _apply(self, pair: Pair, symbol: int) -> None:
-        """Replace ``pair`` by ``symbol`` in every word containing it; only those words' counts change."""
-        changed: set[Pair] = set()
-        for index in self._pair_words.pop(pair):
+        """Replace ``pair`` by ``symbol`` in every word containing it; only those words' counts change.
+
+        ``_pair_words`` may list words that no longer contain a pair (we never remove entries, which would
+        cost more than it saves); such words come back unchanged from ``merge_pair`` and are skipped.
+        """
+        delta: dict[Pair, int] = defaultdict(int)  # net change of each pair's count
+        pair_words = self._pair_words
+        for index in pair_words.pop(pair):
             word, count = self.words[index], self.counts[index]
-            old_pairs = set(pairwise(word))
-            for p in pairwise(word):
-                self.pair_counts[p] -= count
             merged = merge_pair(word, pair, symbol)
-            new_pairs = set(pairwise(merged))
+            if len(merged) == len(word):
+                continue  # a stale entry: this word lost the pair in an earlier merge
+            for p in pairwise(word):
+                delta[p] -= count
             for p in pairwise(merged):
-                self.pair_counts[p] += count
-            for p in old_pairs - new_pairs:
-                if p != pair:
-                    self._pair_words[p].discard(index)
-            for p in new_pairs - old_pairs:
-                self._pair_words[p].add(index)
-            changed |= old_pairs | new_pairs
+                delta[p] += count
+                pair_words[p].add(index)
             self.words[index] = merged
-        for p in changed:
-            count = self.pair_counts[p]
+        for p, change in delta.items():
+            if change == 0:
+                continue  # e.g. a pair elsewhere in a word that was touched: no new heap entry needed
+            count = self.pair_counts[p] + change
             if count > 0:
+                self.pair_counts[p] = count
                 heapq.heappush(self._heap, (-count, _Descending((self.vocab[p[0]], self.vocab[p[1]])), p))
             else:
                 del self.pair_counts[p]
-                self._pair_words.pop(p, None)
+                pair_words.pop(p, None)
         if len(self._heap) > 4 * len(self.pair_counts) + 1024:
             self._rebuild_heap()  # keep memory bounded: most entries are stale by now
 

@@ -157,6 +157,12 @@ class BPETrainer:
 
     # -- results --
 
+    def segmented(self, top: int = 10) -> list[tuple[list[bytes], int]]:
+        """The ``top`` most frequent pre-tokens, each as its current list of tokens, with its count (ties in
+        first-seen order), e.g. ``[([b" th", b"e"], 5000), ...]``: what a merge-by-merge widget shows."""
+        order = sorted(range(len(self.words)), key=lambda i: -self.counts[i])[:top]
+        return [([self.vocab[t] for t in self.words[i]], self.counts[i]) for i in order]
+
     def merge_pairs(self) -> list[tuple[bytes, bytes]]:
         """The merges so far as ``(left_bytes, right_bytes)`` in creation order."""
         return [(m.left, m.right) for m in self.merges]

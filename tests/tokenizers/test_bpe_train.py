@@ -32,6 +32,7 @@ def test_sennrich_example_worked_by_hand():
     assert [m.count for m in merges] == [9, 9, 7, 7, 6]
     assert [m.new_id for m in merges] == [256, 257, 258, 259, 260]
     assert trainer.vocab[260] == b"west"
+    assert trainer.segmented(2) == [([b"n", b"e", b"west"], 6), ([b"low"], 5)]
 
 
 def test_ids_specials_then_bytes_then_merges():

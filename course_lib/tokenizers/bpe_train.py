@@ -134,8 +134,8 @@ class BPETrainer:
     ) -> None:
         """Merge until the vocabulary has ``vocab_size`` entries (or no pair is left).
 
-        ``progress``: show a tqdm bar (None: only on a terminal). ``on_merge`` is called with each
-        :class:`Merge`.
+        ``progress``: show a tqdm bar (None: only on a terminal). ``on_merge(merge)`` is called after each
+        merge with its :class:`Merge`.
         """
         if vocab_size < len(self.vocab) - len(self.merges):
             raise ValueError(

@@ -1,4 +1,4 @@
-"""Positional encodings against their formulas (float64, written out) and RoPE's relative-position property."""
+"""Positional encodings vs their formulas (float64, written out) and RoPE's relative-position property."""
 
 import math
 

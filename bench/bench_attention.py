@@ -1,8 +1,8 @@
 """Training throughput of GPT with impl="fast" (torch SDPA) vs impl="math" (explicit softmax(QKᵀ/√d)V).
 
     python bench/bench_attention.py  # char GPT: n_layer 4, n_head 4, d_model 256, block 256, batch 16
-    python bench/bench_attention.py --quick    # a few steps, for a smoke test
-    python bench/bench_attention.py --config gpt2-124m   # on a GPU: 124M-class model, bf16, with MFU
+    python bench/bench_attention.py --quick  # a few steps, for a smoke test
+    python bench/bench_attention.py --config gpt2-124m  # on a GPU: 124M-class model, bf16, with MFU
 
 Prints tokens/s of each path (forward + backward + AdamW step), the ratio fast/math, and on a GPU with a known
 peak the model FLOPs utilisation (course_lib.device.peak_flops). The two paths are measured in alternating

@@ -18,7 +18,9 @@ from torch import Tensor, nn
 
 
 def _check_positions(positions: Tensor, max_len: int, what: str) -> None:
-    if positions.numel() and int(positions.max()) >= max_len:
+    # Checked on CPU only: reading a GPU tensor's max would stall the GPU (and break torch.compile graphs)
+    # at every forward pass; GPT checks the sequence length before building positions anyway.
+    if positions.device.type == "cpu" and positions.numel() and int(positions.max()) >= max_len:
         raise ValueError(f"{what} covers positions < {max_len}, got position {int(positions.max())}")
 
 

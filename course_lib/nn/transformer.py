@@ -90,16 +90,18 @@ class TransformerBlock(nn.Module):
 
 
 class _Stack(nn.Module):
-    """``n_layers`` blocks plus a final norm when pre-norm (post-norm blocks already end normalised)."""
+    """``n_layers`` blocks (keyword arguments go to :class:`TransformerBlock`) and, when pre-norm, a final
+    norm: pre-norm blocks never normalise the residual stream itself (post-norm blocks end normalised)."""
 
     def __init__(
         self,
         n_layers: int,
         d_model: int,
         n_heads: int,
-        norm_first: bool,
-        norm: str,
-        bias: bool,
+        *,
+        norm_first: bool = True,
+        norm: str = "layernorm",
+        bias: bool = True,
         **block_kwargs,
     ) -> None:
         super().__init__()
@@ -113,36 +115,11 @@ class _Stack(nn.Module):
 class Encoder(_Stack):
     """Bidirectional self-attention stack: ``(B, T, d_model) -> (B, T, d_model)``.
 
+    ``Encoder(n_layers, d_model, n_heads, **block_kwargs)`` with the keyword arguments of
+    :class:`TransformerBlock`: d_ff, dropout, norm_first, activation, norm, bias, impl.
     ``mask`` broadcasts to ``(B, H, T, T)``; for padding pass ``keep[:, None, None, :]`` with
     ``keep (B, T)`` True at real tokens.
     """
-
-    def __init__(
-        self,
-        n_layers: int,
-        d_model: int,
-        n_heads: int,
-        d_ff: int | None = None,
-        dropout: float = 0.0,
-        *,
-        norm_first: bool = True,
-        activation: str = "gelu",
-        norm: str = "layernorm",
-        bias: bool = True,
-        impl: str = "math",
-    ) -> None:
-        super().__init__(
-            n_layers,
-            d_model,
-            n_heads,
-            norm_first,
-            norm,
-            bias,
-            d_ff=d_ff,
-            dropout=dropout,
-            activation=activation,
-            impl=impl,
-        )
 
     def forward(self, x: Tensor, mask: Tensor | None = None) -> Tensor:
         for block in self.blocks:
@@ -151,42 +128,17 @@ class Encoder(_Stack):
 
 
 class Decoder(_Stack):
-    """Causal self-attention stack, with cross-attention to ``memory`` when ``cross_attention=True``.
+    """Causal self-attention stack, with cross-attention to ``memory`` (unless ``cross_attention=False``).
 
-    ``(B, T, d_model) -> (B, T, d_model)``. ``caches`` (one :class:`KVCache` per block, from
+    ``Decoder(n_layers, d_model, n_heads, **block_kwargs)`` as :class:`Encoder`, plus ``rope``.
+    ``(B, T, d_model) -> (B, T, d_model)``. ``caches`` (one pair of :class:`KVCache` per block, from
     :meth:`make_caches`) turn on incremental decoding: pass only the new tokens.
     """
 
     def __init__(
-        self,
-        n_layers: int,
-        d_model: int,
-        n_heads: int,
-        d_ff: int | None = None,
-        dropout: float = 0.0,
-        *,
-        cross_attention: bool = True,
-        norm_first: bool = True,
-        activation: str = "gelu",
-        norm: str = "layernorm",
-        bias: bool = True,
-        impl: str = "math",
-        rope: RoPE | None = None,
-    ) -> None:
-        super().__init__(
-            n_layers,
-            d_model,
-            n_heads,
-            norm_first,
-            norm,
-            bias,
-            d_ff=d_ff,
-            dropout=dropout,
-            cross_attention=cross_attention,
-            activation=activation,
-            impl=impl,
-            rope=rope,
-        )
+        self, n_layers: int, d_model: int, n_heads: int, cross_attention: bool = True, **block_kwargs
+    ):
+        super().__init__(n_layers, d_model, n_heads, cross_attention=cross_attention, **block_kwargs)
 
     def make_caches(self, max_len: int) -> list[tuple[KVCache, KVCache]]:
         """Fresh (self-attention, cross-attention) caches for each block."""

@@ -243,3 +243,18 @@ def test_bad_arguments_give_one_clear_error(kwargs, message):
     call = dict(idx=_prompts(), max_new_tokens=3) | kwargs
     with pytest.raises(ValueError, match=message):
         generate(gpt(), call.pop("idx"), call.pop("max_new_tokens"), **call)
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("pos", POS_TYPES)
+def test_cache_gives_the_same_tokens_on_gpu(pos):
+    model = gpt(pos).to("cuda")
+    idx = _prompts().to("cuda")
+    greedy = generate(model, idx, 25, do_sample=False)
+    assert greedy.device.type == "cuda"
+    assert torch.equal(generate(model, idx, 25, do_sample=False, use_cache=False), greedy)
+    g = torch.Generator(device="cuda")
+    sampled = [
+        generate(model, idx, 25, top_p=0.9, use_cache=c, generator=g.manual_seed(3)) for c in (True, False)
+    ]
+    assert torch.equal(*sampled)

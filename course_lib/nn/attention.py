@@ -111,9 +111,7 @@ class KVCache:
         """Store ``k, v`` of shape ``(B, H, T_new, d_head)``; return all cached keys and values so far."""
         B, H, T_new, d_head = k.shape
         if self.length + T_new > self.max_len:
-            raise ValueError(
-                f"KV cache holds at most {self.max_len} positions; cannot add {T_new} to {self.length}"
-            )
+            raise ValueError(f"KV cache holds at most {self.max_len} positions; cannot add {T_new} to {self.length}")
         if self.k is None:
             self.k = k.new_empty(B, H, self.max_len, d_head)
             self.v = v.new_empty(B, H, self.max_len, v.size(-1))
@@ -222,16 +220,12 @@ class MultiHeadAttention(nn.Module):
         dropout_p = self.dropout if self.training else 0.0
 
         if self.impl == "math" or self.record_weights:
-            out, weights = scaled_dot_product_attention(
-                q, k, v, mask, dropout_p, is_causal, return_weights=True
-            )
+            out, weights = scaled_dot_product_attention(q, k, v, mask, dropout_p, is_causal, return_weights=True)
             self.attn_weights = weights.detach() if self.record_weights else None
         else:
             if is_causal and mask is not None:  # PyTorch takes one or the other
                 mask = mask & causal_mask(T_q, device=x.device)
                 is_causal = False
-            out = F.scaled_dot_product_attention(
-                q, k, v, attn_mask=mask, dropout_p=dropout_p, is_causal=is_causal
-            )
+            out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=dropout_p, is_causal=is_causal)
         out = out.transpose(1, 2).reshape(B, T_q, self.d_model)  # concatenate heads: (B, T_q, d_model)
         return self.out_proj(out)

@@ -52,9 +52,7 @@ class TransformerBlock(nn.Module):
         self.norm1 = make_norm(norm, d_model, bias)
         self.attn = MultiHeadAttention(d_model, n_heads, dropout, bias, impl=impl, rope=rope)
         self.norm_cross = make_norm(norm, d_model, bias) if cross_attention else None
-        self.cross_attn = (
-            MultiHeadAttention(d_model, n_heads, dropout, bias, impl=impl) if cross_attention else None
-        )
+        self.cross_attn = MultiHeadAttention(d_model, n_heads, dropout, bias, impl=impl) if cross_attention else None
         self.norm2 = make_norm(norm, d_model, bias)
         self.ffn = FeedForward(d_model, d_ff, activation, bias)
         self.dropout = nn.Dropout(dropout)  # on each sub-layer's output, before the residual sum
@@ -135,9 +133,7 @@ class Decoder(_Stack):
     :meth:`make_caches`) turn on incremental decoding: pass only the new tokens.
     """
 
-    def __init__(
-        self, n_layers: int, d_model: int, n_heads: int, cross_attention: bool = True, **block_kwargs
-    ):
+    def __init__(self, n_layers: int, d_model: int, n_heads: int, cross_attention: bool = True, **block_kwargs):
         super().__init__(n_layers, d_model, n_heads, cross_attention=cross_attention, **block_kwargs)
 
     def make_caches(self, max_len: int) -> list[tuple[KVCache, KVCache]]:
@@ -154,9 +150,7 @@ class Decoder(_Stack):
     ) -> Tensor:
         for i, block in enumerate(self.blocks):
             cache, cross_cache = caches[i] if caches is not None else (None, None)
-            x = block(
-                x, memory, is_causal=True, memory_mask=memory_mask, cache=cache, cross_cache=cross_cache
-            )
+            x = block(x, memory, is_causal=True, memory_mask=memory_mask, cache=cache, cross_cache=cross_cache)
         return self.norm_f(x)
 
 
@@ -214,9 +208,7 @@ class EncoderDecoder(nn.Module):
         """``tgt (B, T)`` (only the new tokens when ``caches`` is given) -> logits ``(B, T, tgt_vocab)``."""
         offset = len(caches[0][0]) if caches else 0
         memory_mask = src_keep[:, None, None, :] if src_keep is not None else None
-        h = self.decoder(
-            self._embed(self.tgt_emb, tgt, offset), memory, memory_mask=memory_mask, caches=caches
-        )
+        h = self.decoder(self._embed(self.tgt_emb, tgt, offset), memory, memory_mask=memory_mask, caches=caches)
         return self.lm_head(h)
 
     def forward(self, src: Tensor, tgt: Tensor, src_keep: Tensor | None = None) -> Tensor:

@@ -28,9 +28,7 @@ def test_causal_mask_is_lower_triangular_and_bottom_right_aligned():
         causal_mask(5, 2)
 
 
-@pytest.mark.parametrize(
-    "case", ["plain", "causal", "bool_mask", "float_mask", "broadcast_mask", "empty_rows"]
-)
+@pytest.mark.parametrize("case", ["plain", "causal", "bool_mask", "float_mask", "broadcast_mask", "empty_rows"])
 def test_matches_torch_sdpa(case):
     T_k = 5 if case == "causal" else 7
     q, k, v = _qkv(T_q=5, T_k=T_k)
@@ -80,9 +78,7 @@ def test_is_causal_with_unequal_lengths_is_refused():
 def test_gradcheck_float64():
     q, k, v = (t.requires_grad_() for t in _qkv(B=1, H=2, T_q=3, T_k=4, d=5, dtype=torch.float64))
     mask = _random_bool_mask((1, 2, 3, 4))
-    assert torch.autograd.gradcheck(
-        lambda q, k, v: scaled_dot_product_attention(q, k, v, mask=mask), (q, k, v)
-    )
+    assert torch.autograd.gradcheck(lambda q, k, v: scaled_dot_product_attention(q, k, v, mask=mask), (q, k, v))
     assert torch.autograd.gradcheck(
         lambda q, k, v: scaled_dot_product_attention(q, k[..., :3, :], v[..., :3, :], is_causal=True),
         (q, k, v),
@@ -99,9 +95,7 @@ def test_multihead_attention_gradcheck_float64():
 def _copy_into_torch(mine: MultiHeadAttention, theirs: torch.nn.MultiheadAttention) -> None:
     with torch.no_grad():
         if theirs.in_proj_weight is not None:  # same q/k/v width: one stacked matrix
-            theirs.in_proj_weight.copy_(
-                torch.cat([mine.q_proj.weight, mine.k_proj.weight, mine.v_proj.weight])
-            )
+            theirs.in_proj_weight.copy_(torch.cat([mine.q_proj.weight, mine.k_proj.weight, mine.v_proj.weight]))
         else:
             theirs.q_proj_weight.copy_(mine.q_proj.weight)
             theirs.k_proj_weight.copy_(mine.k_proj.weight)

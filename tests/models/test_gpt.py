@@ -189,6 +189,18 @@ def test_a_tiny_gpt_overfits_one_batch(pos):
     assert loss.item() < 0.05
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("pos", POS_TYPES)
+def test_torch_compile_traces_the_model_in_one_graph(pos):
+    """fullgraph=True fails on any graph break (e.g. a branch on a tensor's value); aot_eager needs no compiler."""
+    model = _model(tiny(pos)).train()
+    compiled = torch.compile(model, backend="aot_eager", fullgraph=True)
+    idx = torch.randint(0, 50, (2, 16))
+    logits, loss = compiled(idx, idx)
+    loss.backward()
+    torch.testing.assert_close(logits, model(idx)[0])
+
+
 @pytest.mark.gpu
 @pytest.mark.parametrize("pos", POS_TYPES)
 def test_bf16_autocast_forward_agrees_loosely_with_fp32(pos):

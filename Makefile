@@ -3,9 +3,10 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
-PYTEST := $(BIN)/python -m pytest
-# Spread test files over the cores; a notebook's cells stay together in one worker.
+# Spread test files over the cores (a notebook's cells stay together in one worker), one torch thread per
+# worker: with several workers, more threads than cores makes torch many times slower, not faster.
 PARALLEL ?= -n auto --dist loadfile
+PYTEST := OMP_NUM_THREADS=1 $(BIN)/python -m pytest
 
 .PHONY: help install lab test test-fast lint demo clean
 
@@ -21,7 +22,7 @@ $(STAMP): pyproject.toml constraints.txt
 install: $(STAMP)  ## create .venv and install the course into it
 
 lab: $(STAMP)  ## launch JupyterLab at the course root
-	$(BIN)/jupyter lab --notebook-dir=.
+	$(BIN)/jupyter lab --notebook-dir=. $(LAB_ARGS)
 
 test: $(STAMP)  ## the whole suite: unit tests, slow tests, notebooks (nbval)
 	$(PYTEST) $(PARALLEL) tests lectures solutions --nbval-lax

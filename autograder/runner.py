@@ -292,6 +292,10 @@ def _supervise_and_exit(
         devnull = os.open(os.devnull, os.O_RDWR)
         for fd in (0, 1, 2):
             os.dup2(devnull, fd)
+        # fresh stream objects: the inherited ones may belong to a capture system or be locked by a thread
+        sys.stdin = open(0, closefd=False)  # noqa: SIM115
+        sys.stdout = open(1, "w", closefd=False)  # noqa: SIM115
+        sys.stderr = open(2, "w", closefd=False)  # noqa: SIM115
         result = supervise(manifest, task, uid, seed)
         tmp = result_path.with_suffix(".tmp")
         tmp.write_text(json.dumps(result.to_dict()))

@@ -21,9 +21,7 @@ def check_tensor(
     if shape is not None and tuple(actual.shape) != tuple(shape):
         raise AssertionError(f"{what} returned shape {tuple(actual.shape)}, expected {tuple(shape)}")
     if dtype is not None and actual.dtype != dtype:
-        raise AssertionError(
-            f"{what} returned dtype {actual.dtype}, expected {dtype} (keep the input's dtype)"
-        )
+        raise AssertionError(f"{what} returned dtype {actual.dtype}, expected {dtype} (keep the input's dtype)")
     return actual
 
 

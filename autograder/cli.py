@@ -27,9 +27,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="submissions graded in parallel (default: number of cores)",
     )
     parser.add_argument("--resume", action="store_true", help="skip students already graded in OUT")
-    parser.add_argument(
-        "--student", nargs="+", action="extend", metavar="ID", help="grade only these students"
-    )
+    parser.add_argument("--student", nargs="+", action="extend", metavar="ID", help="grade only these students")
     parser.add_argument(
         "--seed",
         type=int,

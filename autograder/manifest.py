@@ -56,7 +56,7 @@ class Limits:
     output_kb: int = 64
     notebook_mb: int = 10
     reply_mb: int = 256
-    max_restarts: int = 2  # fresh workers after a crash or timeout, each re-running the notebook
+    max_restarts: int = 4  # fresh workers after a crash or timeout, each re-running the notebook
 
 
 @dataclass(frozen=True)
@@ -79,9 +79,7 @@ def load_manifest(assignment: str, graders_root: Path | None = None) -> Manifest
     path = grader_dir / "manifest.toml"
     if not path.is_file():
         known = sorted(p.parent.name for p in root.glob("*/manifest.toml"))
-        raise CourseError(
-            f"no grader for assignment {assignment!r} (no {path}); known: {', '.join(known) or 'none'}"
-        )
+        raise CourseError(f"no grader for assignment {assignment!r} (no {path}); known: {', '.join(known) or 'none'}")
     try:
         raw = tomllib.loads(path.read_text())
     except tomllib.TOMLDecodeError as err:

@@ -69,9 +69,7 @@ def read_notebook(path: Path, manifest: Manifest, flags: list[str] | None = None
     try:
         raw = json.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as err:
-        raise SubmissionProblem(
-            "invalid_notebook", f"{path.name} is not valid notebook JSON ({err})"
-        ) from None
+        raise SubmissionProblem("invalid_notebook", f"{path.name} is not valid notebook JSON ({err})") from None
     if not isinstance(raw, dict) or not isinstance(raw.get("nbformat"), int):
         raise SubmissionProblem("invalid_notebook", f"{path.name} is JSON but not a Jupyter notebook")
     raw_cells = _cells_of(raw, path.name, flags)
@@ -93,9 +91,7 @@ def _read_regular_file(path: Path, max_bytes: int) -> bytes:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
     except OSError as err:
         if path.is_symlink():
-            raise SubmissionProblem(
-                "symlink", f"{path.name} is a symbolic link; submit the notebook itself"
-            ) from None
+            raise SubmissionProblem("symlink", f"{path.name} is a symbolic link; submit the notebook itself") from None
         raise SubmissionProblem("unreadable", f"cannot open {path.name}: {err.strerror}") from None
     with os.fdopen(fd, "rb") as handle:
         info = os.fstat(handle.fileno())

@@ -85,9 +85,7 @@ class Student:
         return value, tuple(grads)
 
     def new(self, class_name: str, *args: Any, **kwargs: Any) -> RemoteObject:
-        return self._request(
-            {"op": "new", "name": class_name}, class_name, args, kwargs, f"{class_name}(...)"
-        )[0]
+        return self._request({"op": "new", "name": class_name}, class_name, args, kwargs, f"{class_name}(...)")[0]
 
     def _request(
         self, header: dict, name: str, args: tuple, kwargs: dict, what: str, grad: dict | None = None
@@ -95,7 +93,7 @@ class Student:
         self._plugin.names_used.add(name)
         args = tuple(a._ref if isinstance(a, RemoteObject) else a for a in args)  # objects go by reference
         kwargs = {k: v._ref if isinstance(v, RemoteObject) else v for k, v in kwargs.items()}
-        return self._plugin.session.request(header, args, kwargs, grad, what, self._make_object)
+        return self._plugin.session.request(header, args, kwargs, grad, what, self._make_object, name)
 
     def _make_object(self, ref: ObjectRef) -> RemoteObject:
         return RemoteObject(self, ref)

@@ -125,8 +125,7 @@ def _encode(value: Any, arrays: list[np.ndarray], depth: int, where: str) -> Any
             f"{where} is a {kind.__qualname__}, a subclass of {kind.__mro__[1].__name__}; return plain values"
         )
     raise EncodeError(
-        f"{where} is a {kind.__qualname__} object; return a tensor, number, string, "
-        "list, tuple or dict instead"
+        f"{where} is a {kind.__qualname__} object; return a tensor, number, string, list, tuple or dict instead"
     )
 
 

@@ -85,9 +85,7 @@ def feedback_markdown(result: SubmissionResult) -> str:
         out += ["", "## Tests", "", "| | test | points | why |", "|---|---|---|---|"]
         for t in result.tests:
             mark = "✅" if t.outcome == "passed" else "❌"
-            out.append(
-                f"| {mark} | {_md(t.description)} | {t.score:g} / {t.max_score:g} | {_md(t.message)} |"
-            )
+            out.append(f"| {mark} | {_md(t.description)} | {t.score:g} / {t.max_score:g} | {_md(t.message)} |")
     out.append("")
     return "\n".join(out)
 
@@ -163,11 +161,7 @@ def failure_reasons(results: list[SubmissionResult]) -> dict[str, int]:
     """How many submissions lost points for each reason (status, or the kind of each failed test)."""
     counts: dict[str, int] = {}
     for r in results:
-        reasons = (
-            {r.status}
-            if r.status != GRADED
-            else {t.kind or t.outcome for t in r.tests if t.outcome != "passed"}
-        )
+        reasons = {r.status} if r.status != GRADED else {t.kind or t.outcome for t in r.tests if t.outcome != "passed"}
         for reason in reasons:
             counts[reason] = counts.get(reason, 0) + 1
     return dict(sorted(counts.items(), key=lambda kv: -kv[1]))

@@ -265,9 +265,7 @@ def _reap(running: dict, backstop: float) -> list[tuple[int, int]]:
     return done
 
 
-def _read_result(
-    path: Path, task: _Task, manifest: Manifest, exit_text: str, started: float
-) -> SubmissionResult:
+def _read_result(path: Path, task: _Task, manifest: Manifest, exit_text: str, started: float) -> SubmissionResult:
     try:
         return SubmissionResult.from_dict(json.loads(path.read_text()))
     except (OSError, ValueError, TypeError):
@@ -284,9 +282,7 @@ def _read_result(
 # --------------------------------------------------------------------------- the supervisor (one submission)
 
 
-def _supervise_and_exit(
-    manifest: Manifest, task: _Task, uid: int | None, seed: int, result_path: Path
-) -> None:
+def _supervise_and_exit(manifest: Manifest, task: _Task, uid: int | None, seed: int, result_path: Path) -> None:
     code = 0
     try:
         devnull = os.open(os.devnull, os.O_RDWR)
@@ -341,9 +337,7 @@ def supervise(manifest: Manifest, task: _Task, uid: int | None, seed: int) -> Su
     server = ForkServer(spec, lambda sock, isolation: worker.run(sock, cells, isolation))
     deadline = started + manifest.limits.submission_seconds
     session = WorkerSession(server, manifest.limits, deadline)
-    base_seed = int(
-        hashlib.sha256(f"{seed}:{manifest.assignment}:{loaded.sha256}".encode()).hexdigest()[:12], 16
-    )
+    base_seed = int(hashlib.sha256(f"{seed}:{manifest.assignment}:{loaded.sha256}".encode()).hexdigest()[:12], 16)
     plugin = GradingPlugin(session, scan, base_seed)
     try:
         os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
@@ -415,8 +409,7 @@ def _assemble(
     for nodeid, points in plugin.collected:
         name = test_name(nodeid)
         tests.append(
-            by_node.get(name)
-            or TestResult(name, name, points, 0.0, "error", "the test did not run", "not_run")
+            by_node.get(name) or TestResult(name, name, points, 0.0, "error", "the test did not run", "not_run")
         )
     status, message = base.status, ""
     total = sum(points for _, points in plugin.collected)

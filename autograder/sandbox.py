@@ -174,9 +174,7 @@ def _interpreter_paths() -> list[str]:
     """Folders the worker must read to import modules not yet loaded (the stdlib, site-packages)."""
     import sys
 
-    return sorted(
-        {os.path.realpath(p) for p in (sys.base_prefix, sys.prefix, *sys.path) if p and os.path.isdir(p)}
-    )
+    return sorted({os.path.realpath(p) for p in (sys.base_prefix, sys.prefix, *sys.path) if p and os.path.isdir(p)})
 
 
 def _make_reachable(path: str, mount: Callable) -> None:
@@ -370,9 +368,7 @@ class ForkServer:
     ``stop(pid)`` kills that worker and everything its submission started, and returns its wait status.
     """
 
-    def __init__(
-        self, spec: SandboxSpec, worker_main: Callable[[socket.socket, dict[str, bool]], None]
-    ) -> None:
+    def __init__(self, spec: SandboxSpec, worker_main: Callable[[socket.socket, dict[str, bool]], None]) -> None:
         self.spec = spec
         self._control, child_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         self.pid = os.fork()

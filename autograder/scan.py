@@ -70,9 +70,7 @@ class ForbiddenRules:
     roots: frozenset[str] = frozenset({"torch"})
 
 
-def scan_cells(
-    cells: Iterable[tuple[int, str]], graded_names: Iterable[str], rules: ForbiddenRules
-) -> ScanResult:
+def scan_cells(cells: Iterable[tuple[int, str]], graded_names: Iterable[str], rules: ForbiddenRules) -> ScanResult:
     """Scan (cell index, transformed Python source) pairs; map each graded name to the findings it uses."""
     result = ScanResult()
     statements: list[_Statement] = []

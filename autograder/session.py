@@ -4,7 +4,8 @@
 fork server, watches the notebook's cells run (a cell that overruns ``cell_seconds`` or ends the process is
 skipped on the next start), then carries requests and checks every reply. A call that times out, crashes
 the worker or answers garbage fails with :class:`StudentCodeError`; the next call gets a fresh worker that
-re-runs the notebook, at most ``max_restarts`` times and never past the submission's time budget.
+re-runs the notebook, at most ``max_restarts`` times and never past the submission's time budget; a name
+that hangs or crashes twice is not called again, so one broken function cannot use up the restarts.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from .sandbox import ForkServer, describe_exit
 REPLY_KEYS_OK = {"id", "ok", "value", "grads", "n_arrays"}
 REPLY_KEYS_ERROR = {"id", "ok", "kind", "message", "n_arrays"}
 ERROR_KINDS = {"missing", "raised", "bad_return", "bad_request"}
+MAX_FAILURES_PER_NAME = 2  # hangs or crashes of one graded name before its remaining tests are not run
 
 
 class StudentCodeError(Exception):
@@ -91,7 +93,8 @@ class WorkerSession:
     isolation: dict[str, bool] = field(default_factory=dict)
     outputs: list[str] = field(default_factory=list)
     starts: int = 0
-    events: set[str] = field(default_factory=set)  # timeout, crashed, garbage, memory ... (flags)
+    events: set[str] = field(default_factory=set)  # timeout, crashed, garbage (flags)
+    failures: dict[str, list[str]] = field(default_factory=dict)  # name -> its hangs and crashes so far
     _worker: _Worker | None = None
     _given_up: str | None = None
     _next_id: int = 0
@@ -139,9 +142,7 @@ class WorkerSession:
                     self.isolation = {str(k): v is True for k, v in header["isolation"].items()}
                     return
                 else:
-                    raise protocol.ProtocolError(
-                        f"unexpected message while the notebook ran: {str(header)[:80]}"
-                    )
+                    raise protocol.ProtocolError(f"unexpected message while the notebook ran: {str(header)[:80]}")
         except _Timeout:
             self._stop()
             if current is None:
@@ -190,14 +191,45 @@ class WorkerSession:
     # ----------------------------------------------------------------- requests
 
     def request(
-        self, header: dict, args: Any, kwargs: dict, grad: dict | None, what: str, make_object: Any
+        self, header: dict, args: Any, kwargs: dict, grad: dict | None, what: str, make_object: Any, name: str
     ) -> tuple[Any, Any]:
-        """Send one request; return (value, grads) from a validated reply or raise StudentCodeError."""
+        """Send one request about ``name``; return (value, grads) from a validated reply or raise
+        StudentCodeError. A name whose calls hung or ended the process twice is not called again, so the
+        restart budget goes to the other names."""
+        earlier = self.failures.get(name, [])
+        if len(earlier) >= MAX_FAILURES_PER_NAME:
+            raise StudentCodeError("not_run", f"not run: {name} failed this way in earlier tests ({earlier[-1]})")
         self.ensure_started()
         worker = self._worker
         assert worker is not None
         self._next_id += 1
         request_id = self._next_id
+        message, arrays = self._encode_request(header, request_id, args, kwargs, grad)
+        try:
+            protocol.send(worker.sock.fileno(), message, arrays)
+            deadline = min(time.monotonic() + self.limits.call_seconds, self.deadline)
+            reply, reply_arrays = self._read(worker, deadline)
+            return self._check_reply(reply, reply_arrays, request_id, what, make_object)
+        except _Timeout:
+            self._stop()
+            failure = StudentCodeError(
+                "timeout", f"{what} did not return within {self.limits.call_seconds:.0f} s; it was stopped"
+            )
+        except (_Gone, BrokenPipeError, ConnectionError):
+            status = self._stop()
+            failure = StudentCodeError(
+                "crashed", f"the process running your code {describe_exit(status)} while running {what}"
+            )
+        except protocol.ProtocolError as err:
+            self._stop()
+            failure = StudentCodeError("garbage", f"the reply to {what} was not valid ({err})")
+        self.events.add(failure.kind)
+        self.failures.setdefault(name, []).append(str(failure))
+        raise failure
+
+    @staticmethod
+    def _encode_request(header: dict, request_id: int, args: Any, kwargs: dict, grad: dict | None) -> tuple:
+        """One frame's header and arrays: args, kwargs and the gradient request share the array list."""
         arrays: list = []
         tree_args, a = protocol.encode(list(args))
         arrays += a
@@ -209,28 +241,7 @@ class WorkerSession:
             g_tree, g = protocol.encode(grad["grad_output"])
             grad_tree = {"wrt": list(grad["wrt"]), "grad_output": protocol.shift_arrays(g_tree, len(arrays))}
             arrays += g
-        message = {**header, "id": request_id, "args": tree_args, "kwargs": tree_kwargs, "grad": grad_tree}
-        try:
-            protocol.send(worker.sock.fileno(), message, arrays)
-            deadline = min(time.monotonic() + self.limits.call_seconds, self.deadline)
-            reply, reply_arrays = self._read(worker, deadline)
-            return self._check_reply(reply, reply_arrays, request_id, what, make_object)
-        except _Timeout:
-            self._stop()
-            self.events.add("timeout")
-            raise StudentCodeError(
-                "timeout", f"{what} did not return within {self.limits.call_seconds:.0f} s; it was stopped"
-            ) from None
-        except (_Gone, BrokenPipeError, ConnectionError):
-            status = self._stop()
-            self.events.add("crashed")
-            raise StudentCodeError(
-                "crashed", f"the process running your code {describe_exit(status)} while running {what}"
-            ) from None
-        except protocol.ProtocolError as err:
-            self._stop()
-            self.events.add("garbage")
-            raise StudentCodeError("garbage", f"the reply to {what} was not valid ({err})") from None
+        return {**header, "id": request_id, "args": tree_args, "kwargs": tree_kwargs, "grad": grad_tree}, arrays
 
     def _check_reply(self, reply: dict, arrays: list, request_id: int, what: str, make_object: Any) -> tuple:
         if reply.get("id") != request_id or type(reply.get("ok")) is not bool:
@@ -241,11 +252,7 @@ class WorkerSession:
             value = protocol.decode(reply["value"], arrays, make_object=make_object)
             grads = protocol.decode(reply["grads"], arrays)
             return value, grads
-        if (
-            set(reply) != REPLY_KEYS_ERROR
-            or reply["kind"] not in ERROR_KINDS
-            or type(reply["message"]) is not str
-        ):
+        if set(reply) != REPLY_KEYS_ERROR or reply["kind"] not in ERROR_KINDS or type(reply["message"]) is not str:
             raise protocol.ProtocolError("error reply is malformed")
         raise StudentCodeError(reply["kind"], reply["message"][:2000])
 

@@ -127,7 +127,10 @@ class Server:
         elif op in ("method", "getattr"):
             obj = self.objects.get(header.get("object"))
             if obj is None:
-                raise _Failure("bad_request", "unknown object")
+                raise _Failure(
+                    "bad_request",
+                    "this object no longer exists (your code's process was restarted after an earlier failure)",
+                )
             try:
                 target = getattr(obj, name)
             except BaseException as exc:  # noqa: BLE001
@@ -171,9 +174,7 @@ class Server:
         try:
             out.backward(grad_output)
         except BaseException as exc:  # noqa: BLE001
-            raise _Failure(
-                "raised", f"backpropagating through {name} failed: {_describe(exc)['message']}"
-            ) from None
+            raise _Failure("raised", f"backpropagating through {name} failed: {_describe(exc)['message']}") from None
         return self._reply(out, [args[i].grad for i in wrt], name)
 
     def _invoke(self, target: Any, name: str, args: list, kwargs: dict) -> Any:
@@ -190,9 +191,7 @@ class Server:
             tree, arrays = protocol.encode(value)  # objects cross only as the result of "new"
             grads_tree, grad_arrays = protocol.encode(grads)
         except protocol.EncodeError as err:
-            raise _Failure(
-                "bad_return", f"{name}: {str(err).replace('the result', 'the returned value')}"
-            ) from None
+            raise _Failure("bad_return", f"{name}: {str(err).replace('the result', 'the returned value')}") from None
         grads_tree = protocol.shift_arrays(grads_tree, len(arrays))
         return {"ok": True, "value": tree, "grads": grads_tree}, arrays + grad_arrays
 

@@ -69,7 +69,7 @@ def run_grade(args: argparse.Namespace) -> int:
         progress.start()
         progress.refresh()
 
-    def finished(result: object) -> None:
+    def finished(student_id: str) -> None:
         progress.advance(task_id)
         progress.refresh()
 

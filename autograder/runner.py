@@ -118,6 +118,7 @@ class _Task:
     path: Path  # the student's assignment folder, or a notebook file
     hide: tuple[str, ...]
     folder: bool = True  # path names the folder (it may be missing), not the notebook
+    out_dir: Path | None = None  # where the supervisor writes this student's outputs (batch grading)
 
 
 # --------------------------------------------------------------------------- public API
@@ -149,11 +150,16 @@ def grade_batch(
     students: Iterable[str] | None = None,
     seed: int = 0,
     graders_root: Path | None = None,
-    on_result: Callable[[SubmissionResult], None] | None = None,
+    on_result: Callable[[str], None] | None = None,
     on_start: Callable[[int], None] | None = None,
 ) -> BatchResult:
-    """Grade every ``submitted_dir/<student>/<assignment>/``; write per-student outputs and ``grades.csv``."""
-    from .report import read_graded, write_grades_csv, write_student_outputs
+    """Grade every ``submitted_dir/<student>/<assignment>/``; write per-student outputs and ``grades.csv``.
+
+    ``on_start(n)`` is called with the number of submissions to grade, ``on_result(student_id)`` as each
+    one is written. While grading, this process holds no student's results: each supervisor writes its own
+    student's files, so no worker (a fork of this process) can find another student's grades in memory.
+    """
+    from .report import RECORD, read_graded, write_grades_csv
 
     manifest = load_manifest(assignment, graders_root)
     submitted, out = Path(submitted_dir), Path(out_dir)
@@ -165,23 +171,16 @@ def grade_batch(
     if unknown:
         raise CourseError(f"no submission folder for student(s) {', '.join(unknown)} in {submitted}")
     out.mkdir(parents=True, exist_ok=True)
-    previous = read_graded(out, assignment) if resume else {}
-    skipped = [s for s in wanted if s in previous]
+    skipped = [s for s in wanted if resume and (out / s / RECORD).is_file()]  # written last: complete
     hide = tuple(str(p.resolve()) for p in (submitted, out))
-    tasks = [_Task(s, submitted / s / assignment, hide) for s in wanted if s not in previous]
+    tasks = [_Task(s, submitted / s / assignment, hide, out_dir=out) for s in wanted if s not in skipped]
     if on_start:
         on_start(len(tasks))
-
-    def finished(result: SubmissionResult) -> None:
-        write_student_outputs(out, result)
-        if on_result:
-            on_result(result)
-
-    fresh = _run_all(manifest, tasks, jobs=jobs or os.cpu_count() or 1, seed=seed, on_result=finished)
-    everyone = {**read_graded(out, assignment), **{r.student_id: r for r in fresh}}
+    _run_all(manifest, tasks, jobs=jobs or os.cpu_count() or 1, seed=seed, on_result=on_result)
+    everyone = read_graded(out, assignment)
     results = [everyone[s] for s in sorted(everyone)]
     write_grades_csv(out, results)
-    return BatchResult(assignment, out, results, [r.student_id for r in fresh], skipped)
+    return BatchResult(assignment, out, results, [t.student_id for t in tasks], skipped)
 
 
 # --------------------------------------------------------------------------- the warm runner
@@ -212,8 +211,11 @@ def _run_all(
     *,
     jobs: int,
     seed: int,
-    on_result: Callable[[SubmissionResult], None] | None = None,
+    on_result: Callable[[str], None] | None = None,
 ) -> list[SubmissionResult]:
+    """Grade ``tasks``, ``jobs`` at a time. Tasks with an ``out_dir`` are written there by their supervisor
+    (or here, as a grader error, when it died) and not returned; the others' results are returned."""
+    from .report import write_student_outputs
     from .sandbox import describe_exit, kill_uid, pick_uid
 
     _warm_up()
@@ -227,7 +229,7 @@ def _run_all(
                 while pending and len(running) < jobs:
                     task = pending.pop()
                     uid = pick_uid(exclude={r[2] for r in running.values()})
-                    result_path = Path(scratch) / f"{len(results) + len(running)}-{task.student_id}.json"
+                    result_path = Path(scratch) / f"{len(pending)}.json"
                     pid = os.fork()
                     if pid == 0:  # pragma: no cover - the supervisor's whole life
                         _supervise_and_exit(manifest, task, uid, seed, result_path)
@@ -237,10 +239,13 @@ def _run_all(
                     task, started, uid, result_path = running.pop(pid)
                     if uid is not None:
                         kill_uid(uid)  # whatever the supervisor could not clean up
-                    result = _read_result(result_path, task, manifest, describe_exit(status), started)
-                    results.append(result)
+                    if task.out_dir is None:
+                        results.append(_read_result(result_path, task, manifest, describe_exit(status), started))
+                    elif not result_path.exists():  # the supervisor died before writing this student's files
+                        failed = _read_result(result_path, task, manifest, describe_exit(status), started)
+                        write_student_outputs(task.out_dir, failed)
                     if on_result:
-                        on_result(result)
+                        on_result(task.student_id)
                 if not finished:
                     time.sleep(0.005)
         finally:
@@ -293,8 +298,12 @@ def _supervise_and_exit(manifest: Manifest, task: _Task, uid: int | None, seed: 
         sys.stdout = open(1, "w", closefd=False)  # noqa: SIM115
         sys.stderr = open(2, "w", closefd=False)  # noqa: SIM115
         result = supervise(manifest, task, uid, seed)
+        if task.out_dir is not None:
+            from .report import write_student_outputs
+
+            write_student_outputs(task.out_dir, result)
         tmp = result_path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(result.to_dict()))
+        tmp.write_text(json.dumps(result.to_dict()) if task.out_dir is None else "written")
         os.replace(tmp, result_path)
     except BaseException:  # noqa: BLE001 - the runner reports a missing result as grader_error
         code = 1

@@ -122,9 +122,7 @@ def attacks(ctx: dict) -> dict[str, dict]:
         ),
         # --- escaping the process ------------------------------------------------------------------------
         "os_exit_in_cell": dict(extra=["import os\nos._exit(0)\n"]),
-        "os_exit_in_call": dict(
-            cross_entropy=CE_OK, softmax="import os\ndef softmax(x, dim=-1):\n    os._exit(3)\n"
-        ),
+        "os_exit_in_call": dict(cross_entropy=CE_OK, softmax="import os\ndef softmax(x, dim=-1):\n    os._exit(3)\n"),
         "sys_exit": dict(
             extra=["import sys\nsys.exit(0)\n"],
             cross_entropy=("def cross_entropy(logits, targets):\n    raise SystemExit(0)\n"),

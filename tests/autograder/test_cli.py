@@ -18,9 +18,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def run(*args: str, **kwargs) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [*LLMCOURSE, *args], capture_output=True, text=True, cwd=ROOT, timeout=300, **kwargs
-    )
+    return subprocess.run([*LLMCOURSE, *args], capture_output=True, text=True, cwd=ROOT, timeout=300, **kwargs)
 
 
 def test_grade_help():

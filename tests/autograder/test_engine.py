@@ -11,7 +11,7 @@ import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
 from autograder import sandbox
-from autograder.runner import GRADED, grade_submission
+from autograder.runner import GRADED, grade_batch, grade_submission
 
 TOY_TESTS = '''
 import pytest
@@ -96,9 +96,7 @@ def toy_notebook(folder: Path, *extra: str) -> Path:
 def test_objects_methods_and_containers_cross_the_boundary(tmp_path):
     graders = toy_graders(tmp_path / "graders")
     result = grade_submission("toy", toy_notebook(tmp_path / "sub"), graders_root=graders)
-    assert (result.status, result.score, result.max_score) == (GRADED, 3, 3), [
-        t.message for t in result.tests
-    ]
+    assert (result.status, result.score, result.max_score) == (GRADED, 3, 3), [t.message for t in result.tests]
 
 
 @pytest.mark.slow
@@ -120,3 +118,30 @@ def test_fallback_sandbox_without_root_still_grades_and_cleans_up(tmp_path, monk
     assert (result.status, result.score) == (GRADED, 3), [t.message for t in result.tests]
     assert not any(result.isolation.values())
     assert not nbs.running_with_name(name)
+
+
+SNOOP = """
+import gc
+target = "SEC" + "RET-" + str(7 * 6 * 1001)
+found = []
+for obj in gc.get_objects():
+    values = obj.values() if isinstance(obj, dict) else obj if isinstance(obj, (list, tuple)) else ()
+    found += [v for v in values if isinstance(v, str) and v is not target and target in v]
+print("FOUND" if found else "CLEAN", [v[:300] for v in found][:3])
+"""
+SECRET = ("SEC", "RET-", 7 * 6 * 1001)  # joined only after grading, so the runner never holds it whole
+
+
+@pytest.mark.slow
+def test_a_worker_finds_no_other_students_results_in_memory(tmp_path):
+    # The runner keeps no results while it forks: supervisors write their own student's files.
+    graders = nbs.fast_graders(tmp_path / "graders", cell_seconds=60)
+    submitted = tmp_path / "submitted"
+    leak = 'print("SEC" + "RET-" + str(7 * 6 * 1001))\nraise ValueError("SEC" + "RET-" + str(7 * 6 * 1001))'
+    nbs.write(nbs.submission(extra=[leak]), submitted / "a_first" / "a0_warmup")
+    nbs.write(nbs.submission(extra=[SNOOP]), submitted / "b_second" / "a0_warmup")
+    batch = grade_batch("a0_warmup", submitted, tmp_path / "out", jobs=1, graders_root=graders)
+    first, second = batch.results
+    marker = SECRET[0] + SECRET[1] + str(SECRET[2])
+    assert marker in first.output and marker in " ".join(first.cell_errors)
+    assert "CLEAN" in second.output, second.output

@@ -16,9 +16,7 @@ import pytest
 from autograder.runner import GRADED, grade_batch, grade_submission
 
 HALF_DONE = nbs.submission(cross_entropy=nbs.RELEASED_CE)  # softmax done, cross_entropy not
-SOFTMAX_NO_DIM = (
-    "def softmax(x, dim=-1):\n    z = x - x.max()\n    return z.exp() / z.exp().sum(-1, keepdim=True)\n"
-)
+SOFTMAX_NO_DIM = "def softmax(x, dim=-1):\n    z = x - x.max()\n    return z.exp() / z.exp().sum(-1, keepdim=True)\n"
 
 SUBMISSIONS = {
     "solution": nbs.solution(),
@@ -28,9 +26,7 @@ SUBMISSIONS = {
     "syntax_error": nbs.submission(extra=["def oops(:\n    pass"]),
     "cell_deleted": nbs.submission(softmax=None),
     "metadata_stripped": nbs.strip_metadata(nbs.solution()),
-    "ipython_syntax": nbs.submission(
-        extra_before=["%matplotlib inline\n!pip install torch\nfiles = !ls\n%%time"]
-    ),
+    "ipython_syntax": nbs.submission(extra_before=["%matplotlib inline\n!pip install torch\nfiles = !ls\n%%time"]),
     "skip_tagged": nbs.submission(extra=["while True:\n    pass"]),  # tagged skip-grading below
 }
 
@@ -133,9 +129,7 @@ def test_deleted_cell_explains_the_missing_function(graded):
 def test_unusual_but_gradable_notebooks_get_full_marks(graded, student):
     r = graded["results"][student]
     assert (r.status, r.score) == (GRADED, 20), (r.status, r.message, r.cell_errors, r.notes)
-    expected_flag = {"two_notebooks": "extra_notebooks", "nbformat_v3": "converted_from_nbformat_3"}.get(
-        student
-    )
+    expected_flag = {"two_notebooks": "extra_notebooks", "nbformat_v3": "converted_from_nbformat_3"}.get(student)
     if expected_flag:
         assert expected_flag in r.flags
     if student == "skip_tagged":
@@ -202,6 +196,4 @@ def test_same_submission_graded_twice_gets_the_same_result(graded):
     path = graded["submitted"] / "buggy_dim" / "a0_warmup" / "a0_warmup.ipynb"
     again = grade_submission("a0_warmup", path, student_id="buggy_dim", graders_root=graded["graders"])
     assert again.seed == first.seed
-    assert [(t.name, t.score, t.message) for t in again.tests] == [
-        (t.name, t.score, t.message) for t in first.tests
-    ]
+    assert [(t.name, t.score, t.message) for t in again.tests] == [(t.name, t.score, t.message) for t in first.tests]

@@ -71,9 +71,7 @@ def test_forbidden_softmax_is_found_and_flags_only_softmax(code, what):
     ],
 )
 def test_course_lib_or_unscannable_code_flags_every_graded_name(code):
-    found = flagged(
-        "def softmax(x, dim=-1):\n    return x.exp() / x.exp().sum(dim, keepdim=True)", CE_OK, code
-    )
+    found = flagged("def softmax(x, dim=-1):\n    return x.exp() / x.exp().sum(dim, keepdim=True)", CE_OK, code)
     assert set(found) == set(GRADED), found
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
+import sys
 from pathlib import Path
 
 
@@ -37,7 +38,52 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run_grade)
 
 
+# What the grader keeps of its environment (workers are forks of it: see restart_with_clean_environment).
+KEPT_ENV = frozenset(
+    {
+        "PATH",
+        "HOME",
+        "USER",
+        "LOGNAME",
+        "LANG",
+        "LANGUAGE",
+        "TERM",
+        "COLORTERM",
+        "COLUMNS",
+        "LINES",
+        "NO_COLOR",
+        "FORCE_COLOR",
+        "TMPDIR",
+        "TZ",
+        "VIRTUAL_ENV",
+        "CONDA_PREFIX",
+        "LD_LIBRARY_PATH",
+        "CUDA_VISIBLE_DEVICES",
+        "OMP_NUM_THREADS",
+        "MKL_NUM_THREADS",
+    }
+)
+KEPT_ENV_PREFIXES = ("LC_", "XDG_", "COURSE_", "PYTHON")
+CLEAN_MARK = "LLMCOURSE_GRADE_CLEAN_ENV"
+
+
+def restart_with_clean_environment() -> None:
+    """Start ``llmcourse grade`` again without environment variables it does not need.
+
+    Every worker is a fork of the grader, so whatever the grader holds in memory, its environment included
+    (``posix.environ`` survives scrubbing ``os.environ``), could be read by student code: an API token in
+    the TA's shell must not be. ``execve`` replaces the process, so the dropped values are gone from memory.
+    """
+    if os.environ.get(CLEAN_MARK) == "1" or sys.argv[1:2] != ["grade"]:
+        return
+    kept = {k: v for k, v in os.environ.items() if k in KEPT_ENV or k.startswith(KEPT_ENV_PREFIXES)}
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execve(sys.executable, [sys.executable, "-m", "course_lib.cli", *sys.argv[1:]], {**kept, CLEAN_MARK: "1"})
+
+
 def run_grade(args: argparse.Namespace) -> int:
+    restart_with_clean_environment()
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import os
 import signal
 import subprocess
@@ -79,3 +80,33 @@ def test_sigkilled_batch_resumes_without_losing_anything(tmp_path):
     for i, student in enumerate(students):
         assert float(rows[student]["score"]) == (20 if i % 2 == 0 else 10), rows[student]
     assert not list(out.rglob(".*.json.*")), "no temporary files left behind"
+
+
+ENV_SNOOP = """
+import ctypes, os
+# The environment a process started with lies in the top pages of its stack, and forks copy it. Read those
+# pages (write() into a pipe fails cleanly where nothing is mapped) and look for the token.
+libc = ctypes.CDLL(None, use_errno=True)
+page = ctypes.c_void_p.in_dll(libc, "__libc_stack_end").value & ~4095
+r, w = os.pipe()
+memory = b""
+for address in range(page, page + 256 * 4096, 4096):
+    if libc.write(w, ctypes.c_void_p(address), 4096) != 4096:
+        break
+    memory += os.read(r, 4096)
+print("FOUND" if ("tok-" + str(6 * 7 * 1001)).encode() in memory else "CLEAN", len(memory))
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("restart", [True, False])
+def test_secrets_in_the_graders_environment_do_not_reach_workers(tmp_path, restart):
+    submitted, out = tmp_path / "submitted", tmp_path / "out"
+    nbs.write(nbs.submission(extra=[ENV_SNOOP]), submitted / "s1" / "a0_warmup")
+    env = {**os.environ, "GRADER_API_TOKEN": "tok-" + str(6 * 7 * 1001)}
+    if not restart:  # as if the grader had not restarted itself: shows the probe would find the token
+        env["LLMCOURSE_GRADE_CLEAN_ENV"] = "1"
+    result = run("grade", "a0_warmup", str(submitted), "--out", str(out), "--jobs", "1", env=env)
+    assert result.returncode == 0, result.stderr
+    output = json.loads((out / "s1" / "grading.json").read_text())["output"]
+    assert ("CLEAN" if restart else "FOUND") in output, output

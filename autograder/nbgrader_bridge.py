@@ -26,6 +26,7 @@ import json
 import os
 import re
 import sysconfig
+import warnings
 import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -244,7 +245,9 @@ def sync_gradebook(assignment: str, grades_dir: Path | str, db: Path | str,
         for student, student_results in results.items():
             scores = cell_scores(student_results, cells)
             gradebook.update_or_create_student(student)
-            gradebook.update_or_create_submission(assignment, student)
+            with warnings.catch_warnings():  # nbgrader's add_submission trips a harmless SQLAlchemy warning
+                warnings.simplefilter("ignore", category=Warning)
+                gradebook.update_or_create_submission(assignment, student)
             for cell in cells:
                 grade = gradebook.find_grade(cell.name, cell.notebook, assignment, student)
                 grade.auto_score = scores[cell.name]

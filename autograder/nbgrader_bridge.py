@@ -1,22 +1,22 @@
-"""The nbgrader side of the course: release notebooks and write grades into nbgrader's gradebook.
+"""The nbgrader side of the course: release notebooks, write grades into nbgrader's gradebook.
 
-Everything here goes through nbgrader's own Python API (``NbGraderAPI``, ``Gradebook``), so formgrader and the
+Everything goes through nbgrader's own Python API (``NbGraderAPI``, ``Gradebook``), so formgrader and the
 ``nbgrader`` command see exactly what they would have produced themselves.
 
-Release: ``generate_release`` runs nbgrader's ``generate_assignment`` on ``assignments/source/<id>/``: solutions
-become ``raise NotImplementedError()``, ``### BEGIN HIDDEN TESTS`` blocks vanish, cells get checksums, and the
-assignment's graded cells are recorded in a gradebook.
+Release: ``generate_release`` runs nbgrader's ``generate_assignment`` on ``assignments/source/<id>/``:
+solutions become ``raise NotImplementedError()``, ``### BEGIN HIDDEN TESTS`` blocks vanish, cells get
+checksums, and the assignment's graded cells are recorded in a gradebook.
 
-Gradebook: our engine grades with hidden pytest tests (``autograder/graders/<id>/``), while nbgrader's gradebook
-has one *grade cell* per graded task of the notebook (e.g. ``test_softmax``, 2 points). ``sync_gradebook`` maps
-each hidden test to the grade cell of the task it tests and stores, per cell,
+Gradebook: our engine grades with hidden pytest tests (``autograder/graders/<id>/``), while nbgrader's
+gradebook has one *grade cell* per graded task of the notebook (e.g. ``test_softmax``, 2 points).
+``sync_gradebook`` maps each hidden test to the grade cell of the task it tests and stores, per cell,
 
     auto_score = cell points * (points earned by its tests / points possible in its tests)
 
-which is simply the sum of its tests' scores when the notebook's points equal the graders' points (the intended
-set-up). How a test finds its cell: a grade cell ``test_<task>`` (or ``<task>_tests``) grades ``<task>``; a hidden
-test belongs to the task whose name appears in the test's name as a whole ``_``-separated word sequence
-(``test_softmax_shift_invariance`` -> ``softmax``; ``test_log_softmax_rows`` -> ``log_softmax``, longest name wins).
+which is simply the sum of its tests' scores when the notebook's points equal the graders' points (the
+intended set-up). How a test finds its cell: a grade cell ``test_<task>`` (or ``<task>_tests``) grades
+``<task>``; a hidden test belongs to the task whose name appears among the words of the test's name
+(``test_softmax_shift`` -> ``softmax``; ``test_log_softmax_rows`` -> ``log_softmax``: longest name wins).
 A test that names no task is an error, not a guess. Written (manually graded) cells are left to the TA.
 """
 
@@ -26,8 +26,8 @@ import json
 import os
 import re
 import sysconfig
-import warnings
 import tempfile
+import warnings
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,7 +39,7 @@ COURSE_ROOT = Path(__file__).resolve().parents[1] / "assignments"
 CONFIG_FILE = "nbgrader_config.py"
 
 
-# ----------------------------------------------------------------------------------------------------------------
+# ----------------------------------------------------------------------------------------------------
 # nbgrader's API, configured from the course root
 
 
@@ -67,14 +67,15 @@ def _put_scripts_on_path() -> None:
 
 def _failure_reason(result: Mapping[str, Any]) -> str:
     """The most telling line of a failed nbgrader call: its last exception line, else its last log line."""
-    lines = [line.strip() for line in (result.get("log") or result.get("error") or "").splitlines() if line.strip()]
+    text = result.get("log") or result.get("error") or ""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
     exceptions = [line for line in lines if re.match(r"^[\w.]+(Error|Exception): ", line)]
     return (exceptions or lines or ["no log"])[-1]
 
 
 def nbgrader_api(root: Path | str | None = None, *, db_url: str | None = None,
                  release_dir: Path | None = None):
-    """An ``NbGraderAPI`` for the course at ``root`` (default ``assignments/``), configured by its config file.
+    """An ``NbGraderAPI`` for the course at ``root`` (default ``assignments/``), configured by its config.
 
     ``db_url`` and ``release_dir`` override the config (used to record an assignment in another gradebook, or
     to release into a scratch directory).
@@ -104,7 +105,8 @@ def source_notebooks(assignment: str, root: Path | str | None = None) -> list[Pa
     folder = _course_root(root) / "source" / assignment
     notebooks = sorted(folder.glob("*.ipynb"))
     if not notebooks:
-        known = sorted(p.name for p in folder.parent.iterdir() if p.is_dir()) if folder.parent.is_dir() else []
+        parent = folder.parent
+        known = sorted(p.name for p in parent.iterdir() if p.is_dir()) if parent.is_dir() else []
         raise CourseError(f"no source notebook for assignment {assignment!r} in {folder} "
                           f"(assignments with sources: {', '.join(known) or 'none'})")
     return notebooks
@@ -126,7 +128,7 @@ def generate_release(assignment: str, root: Path | str | None = None, *, release
     return out
 
 
-# ----------------------------------------------------------------------------------------------------------------
+# ----------------------------------------------------------------------------------------------------
 # Engine results -> nbgrader gradebook
 
 
@@ -180,14 +182,14 @@ def cell_scores(results: Mapping[str, Any], cells: list[GradeCellInfo]) -> dict[
     """
     tests = results.get("tests") or []
     mapping = map_tests_to_cells([test["name"] for test in tests], cells)
+    cell_max = {cell.name: cell.max_score for cell in cells}
     earned = {cell.name: 0.0 for cell in cells}
     possible = {cell.name: 0.0 for cell in cells}
     for test in tests:
         cell = mapping[test["name"]]
         earned[cell.name] += float(test.get("score") or 0.0)
         possible[cell.name] += float(test.get("max_score") or 0.0)
-    return {cell.name: (cell.max_score * earned[cell.name] / possible[cell.name] if possible[cell.name] else 0.0)
-            for cell in cells}
+    return {name: cell_max[name] * earned[name] / possible[name] if possible[name] else 0.0 for name in earned}
 
 
 def read_results(grades_dir: Path | str) -> dict[str, dict[str, Any]]:

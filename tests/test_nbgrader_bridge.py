@@ -1,7 +1,7 @@
-"""The nbgrader bridge: releases built by nbgrader's generate_assignment, engine scores written to its gradebook.
+"""The nbgrader bridge: releases built by nbgrader's generate_assignment, scores written to its gradebook.
 
-The release is built on demand (``llmcourse release``), never committed; these tests regenerate it and check it
-against its source notebook. Gradebook scores are read back through nbgrader's own API.
+The release is built on demand (``llmcourse release``), never committed; these tests regenerate it and
+check it against its source notebook. Gradebook scores are read back through nbgrader's own API.
 """
 
 from __future__ import annotations
@@ -106,8 +106,9 @@ def write_course_with_hidden_tests(root: Path) -> None:
     nb = nbformat.v4.new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
                                                            "language": "python"}})
     nb.cells = [
-        nbformat.v4.new_code_cell("def double(x):\n    ### BEGIN SOLUTION\n    return 2 * x  # secret_answer\n"
-                                  "    ### END SOLUTION", metadata=meta("double", solution=True)),
+        nbformat.v4.new_code_cell(
+            "def double(x):\n    ### BEGIN SOLUTION\n    return 2 * x  # secret_answer\n    ### END SOLUTION",
+            metadata=meta("double", solution=True)),
         nbformat.v4.new_code_cell("assert double(2) == 4, 'public check'\n### BEGIN HIDDEN TESTS\n"
                                   "assert double(21) == 42, 'hidden_check_xyz'\n### END HIDDEN TESTS",
                                   metadata=meta("test_double", grade=True, locked=True, points=3)),
@@ -138,7 +139,7 @@ def test_release_errors_are_one_clear_line(tmp_path: Path) -> None:
         generate_release(A0, tmp_path)
 
 
-# ---------------------------------------------------------------------------------------------- test -> cell map
+# ------------------------------------------------------------------------------------ test -> cell map
 
 CELLS = [GradeCellInfo("test_softmax", "nb", 2.0), GradeCellInfo("test_log_softmax", "nb", 4.0),
          GradeCellInfo("cross_entropy_tests", "nb", 2.0)]
@@ -179,7 +180,7 @@ def test_cell_scores_scale_hidden_points_to_cell_points() -> None:
     assert cell_scores({"score": 0, "tests": []}, CELLS) == {c.name: 0.0 for c in CELLS}
 
 
-# ---------------------------------------------------------------------------------------------- gradebook sync
+# ------------------------------------------------------------------------------------ gradebook sync
 
 
 def write_results(grades_dir: Path, student: str, tests: list[tuple[str, float, float]]) -> None:

@@ -189,7 +189,8 @@ def cell_scores(results: Mapping[str, Any], cells: list[GradeCellInfo]) -> dict[
         cell = mapping[test["name"]]
         earned[cell.name] += float(test.get("score") or 0.0)
         possible[cell.name] += float(test.get("max_score") or 0.0)
-    return {name: cell_max[name] * earned[name] / possible[name] if possible[name] else 0.0 for name in earned}
+    return {name: cell_max[name] * earned[name] / possible[name] if possible[name] else 0.0
+            for name in earned}
 
 
 def read_results(grades_dir: Path | str) -> dict[str, dict[str, Any]]:

@@ -19,7 +19,8 @@ from pathlib import Path
 import nbformat
 
 STUB = re.compile(r"^(?P<indent>[ \t]*)# YOUR CODE HERE\n[ \t]*raise NotImplementedError\(\)[ \t]*$", re.M)
-SOLUTION = re.compile(r"^[ \t]*### BEGIN SOLUTION[ \t]*\n(?P<body>.*?)^[ \t]*### END SOLUTION[ \t]*$", re.M | re.S)
+SOLUTION = re.compile(r"^[ \t]*### BEGIN SOLUTION[ \t]*\n(?P<body>.*?)^[ \t]*### END SOLUTION[ \t]*$",
+                      re.M | re.S)
 
 
 def _grade_id(cell) -> str | None:

@@ -1,5 +1,6 @@
 """``llmcourse release``, ``llmcourse gradebook-sync`` and ``llmcourse gradescope-zip``: the TA's bridges to
-nbgrader and Gradescope. The work lives in :mod:`autograder.nbgrader_bridge` and :mod:`autograder.gradescope`.
+nbgrader and Gradescope.
+The work lives in :mod:`autograder.nbgrader_bridge` and :mod:`autograder.gradescope`.
 """
 
 from __future__ import annotations
@@ -37,6 +38,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                       help=COURSE_ROOT_HELP)
     sync.set_defaults(func=run_gradebook_sync)
 
+    zipper = subparsers.add_parser(
+        "gradescope-zip", help="build a Gradescope autograder zip that runs `llmcourse grade`",
+        description="Write a Gradescope autograder zip: setup.sh installs this course from a bundled wheel "
+                    "(pinned by constraints.txt); run_autograder grades /autograder/submission/*.ipynb with "
+                    "`llmcourse grade` and writes /autograder/results/results.json.",
+    )
+    zipper.add_argument("assignment", help="assignment id, e.g. a0_warmup")
+    zipper.add_argument("-o", "--output", type=Path, required=True, help="zip file to write, e.g. a0.zip")
+    zipper.set_defaults(func=run_gradescope_zip)
+
 
 def run_release(args: argparse.Namespace) -> int:
     from autograder.nbgrader_bridge import generate_release
@@ -52,4 +63,12 @@ def run_gradebook_sync(args: argparse.Namespace) -> int:
 
     written = sync_gradebook(args.assignment, args.grades_dir, args.nbgrader_db, args.course_root)
     print(f"wrote {len(written)} submission(s) of {args.assignment} into {args.nbgrader_db}")
+    return 0
+
+
+def run_gradescope_zip(args: argparse.Namespace) -> int:
+    from autograder.gradescope import build_zip
+
+    out = build_zip(args.assignment, args.output)
+    print(f"wrote {out}: upload it as the assignment's autograder on Gradescope")
     return 0

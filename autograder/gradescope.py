@@ -1,7 +1,7 @@
 """A Gradescope autograder that runs this same engine: ``llmcourse gradescope-zip a0_warmup -o a0.zip``.
 
-Gradescope unpacks the zip into ``/autograder/source``, runs ``setup.sh`` once to build its image, then for each
-submission runs ``run_autograder``, which must leave ``/autograder/results/results.json``. Ours:
+Gradescope unpacks the zip into ``/autograder/source``, runs ``setup.sh`` once to build its image, then for
+each submission runs ``run_autograder``, which must leave ``/autograder/results/results.json``. Ours:
 
 - ``setup.sh`` installs the course package from the bundled wheel, pinned by the bundled ``constraints.txt``
   (torch from the CPU wheel index, so the image does not pull a multi-GB CUDA build);
@@ -38,7 +38,8 @@ cd "$(dirname "$0")"
 PYTHON="${PYTHON:-python3}"
 "$PYTHON" -m pip install --upgrade pip
 # the CPU build of torch: Gradescope graders have no GPU
-"$PYTHON" -m pip install -c constraints.txt --index-url "${TORCH_INDEX_URL:-https://download.pytorch.org/whl/cpu}" torch
+TORCH_INDEX_URL="${TORCH_INDEX_URL:-https://download.pytorch.org/whl/cpu}"
+"$PYTHON" -m pip install -c constraints.txt --index-url "$TORCH_INDEX_URL" torch
 "$PYTHON" -m pip install -c constraints.txt ./*.whl
 """
 
@@ -122,9 +123,10 @@ def run_autograder(assignment: str, root: Path) -> dict:
         student_dir.mkdir(parents=True)
         # Only regular notebook files at the top of the upload (a zip upload's folders are searched too);
         # symlinks are never followed, so a submission cannot point the grader at other files.
-        notebooks = [p for p in sorted((root / "submission").glob("*.ipynb")) if p.is_file() and not p.is_symlink()]
+        uploaded = root / "submission"
+        notebooks = [p for p in sorted(uploaded.glob("*.ipynb")) if p.is_file() and not p.is_symlink()]
         if not notebooks:
-            notebooks = [p for p in sorted((root / "submission").rglob("*.ipynb"))
+            notebooks = [p for p in sorted(uploaded.rglob("*.ipynb"))
                          if p.is_file() and not p.is_symlink() and ".ipynb_checkpoints" not in p.parts]
         for path in notebooks:
             shutil.copyfile(path, student_dir / path.name)

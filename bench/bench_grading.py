@@ -28,7 +28,7 @@ from pathlib import Path
 
 import nbformat
 
-from autograder.nbgrader_bridge import COURSE_ROOT, CONFIG_FILE, generate_release, nbgrader_api
+from autograder.nbgrader_bridge import CONFIG_FILE, COURSE_ROOT, generate_release, nbgrader_api
 from autograder.samples import a0_variant, fill_stubs, solutions, write_submissions
 
 A0 = "a0_warmup"
@@ -59,7 +59,8 @@ def timed(command: list[str], cwd: Path) -> float:
     done = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True)
     seconds = time.perf_counter() - start
     if done.returncode != 0:
-        sys.exit(f"{' '.join(command)} failed ({done.returncode}):\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
+        output = f"{done.stdout[-2000:]}\n{done.stderr[-2000:]}"
+        sys.exit(f"{' '.join(command)} failed ({done.returncode}):\n{output}")
     return seconds
 
 
@@ -86,7 +87,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("-n", "--submissions", type=int, default=50)
     parser.add_argument("--quick", action="store_true", help="6 submissions: check that the benchmark runs")
-    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="llmcourse workers (default: cores)")
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
+                        help="llmcourse workers (default: cores)")
     parser.add_argument("--only", choices=["llmcourse", "nbgrader"], help="time one side only")
     parser.add_argument("--keep", type=Path, help="build the course here and keep it (default: a temp dir)")
     args = parser.parse_args()
@@ -96,7 +98,8 @@ def main() -> None:
         root = args.keep or Path(scratch)
         root.mkdir(parents=True, exist_ok=True)
         kinds = build_course(root, n)
-        print(f"{n} A0 submissions in {root / 'submitted'}; {os.cpu_count()} cores; llmcourse --jobs {args.jobs}")
+        print(f"{n} A0 submissions in {root / 'submitted'}; {os.cpu_count()} cores; "
+              f"llmcourse --jobs {args.jobs}")
         results = {}
         if args.only in (None, "llmcourse"):
             seconds = timed([str(SCRIPTS / "llmcourse"), "grade", A0, str(root / "submitted"),
@@ -109,8 +112,8 @@ def main() -> None:
             results["nbgrader"] = seconds
             print(summary("nbgrader autograde", seconds, n, nbgrader_fractions(root), kinds))
         if len(results) == 2:
-            print(f"llmcourse is {results['nbgrader'] / results['llmcourse']:.1f}x faster than nbgrader autograde "
-                  f"(target >= 5x)")
+            ratio = results["nbgrader"] / results["llmcourse"]
+            print(f"llmcourse is {ratio:.1f}x faster than nbgrader autograde (target >= 5x)")
 
 
 if __name__ == "__main__":

@@ -145,7 +145,8 @@ def test_run_autograder_gives_the_solution_full_marks_and_the_release_zero(
 
 
 @pytest.mark.slow
-def test_run_autograder_reports_a_missing_notebook_instead_of_crashing(unzipped: Path, tmp_path: Path) -> None:
+def test_run_autograder_reports_a_missing_notebook_instead_of_crashing(unzipped: Path, tmp_path: Path,
+                                                                      ) -> None:
     (tmp_path / "submission").mkdir()
     (tmp_path / "submission" / "answers.txt").write_text("I forgot the notebook")
     results = run_autograder(unzipped, tmp_path)

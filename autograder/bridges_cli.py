@@ -25,10 +25,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     sync = subparsers.add_parser(
         "gradebook-sync", help="write `llmcourse grade` results into nbgrader's gradebook (for formgrader)",
-        description="Read GRADES_DIR/<student>/results.json (the output of `llmcourse grade`) and store "
+        description="Read what `llmcourse grade` wrote in GRADES_DIR (<student>/grading.json) and store "
                     "each student's scores on the assignment's autograded cells in nbgrader's gradebook. "
                     "Each hidden test counts towards the cell of the task it is named after "
-                    "(test_softmax_* -> test_softmax).",
+                    "(softmax::test_* -> cell test_softmax), scaled to the cell's points.",
     )
     sync.add_argument("assignment", help="assignment id, e.g. a0_warmup")
     sync.add_argument("grades_dir", type=Path, help="the --out folder of `llmcourse grade`")

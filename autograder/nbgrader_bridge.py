@@ -15,14 +15,14 @@ gradebook has one *grade cell* per graded task of the notebook (e.g. ``test_soft
 
 which is simply the sum of its tests' scores when the notebook's points equal the graders' points (the
 intended set-up). How a test finds its cell: a grade cell ``test_<task>`` (or ``<task>_tests``) grades
-``<task>``; a hidden test belongs to the task whose name appears among the words of the test's name
-(``test_softmax_shift`` -> ``softmax``; ``test_log_softmax_rows`` -> ``log_softmax``: longest name wins).
+``<task>``; a hidden test belongs to the task whose name appears among the words of the test's name,
+which the engine spells ``<grader file>::<test function>`` (``softmax::test_gradients_flow`` -> ``softmax``;
+``log_softmax::test_rows`` -> ``log_softmax``: the longest task name wins).
 A test that names no task is an error, not a guess. Written (manually graded) cells are left to the TA.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import sysconfig
@@ -35,6 +35,7 @@ from typing import Any
 
 from course_lib.errors import CourseError
 
+GRADER_ERROR = "grader_error"  # the engine's status for "grading itself failed; a TA should look"
 COURSE_ROOT = Path(__file__).resolve().parents[1] / "assignments"
 CONFIG_FILE = "nbgrader_config.py"
 
@@ -175,41 +176,42 @@ def map_tests_to_cells(test_names: Iterable[str], cells: list[GradeCellInfo]) ->
     return mapping
 
 
-def cell_scores(results: Mapping[str, Any], cells: list[GradeCellInfo]) -> dict[str, float]:
-    """Per grade cell, the points a results.json earns, scaled to the cell's own points.
+def cell_scores(tests: Iterable[Any], cells: list[GradeCellInfo]) -> dict[str, float]:
+    """Per grade cell, the points a submission's tests earn, scaled to the cell's own points.
 
-    A cell none of whose tests ran (missing, crashed submission) scores 0.
+    ``tests`` are the engine's test results (``.name``, ``.score``, ``.max_score``). A cell none of whose
+    tests ran (a missing or unreadable submission has no tests) scores 0.
     """
-    tests = results.get("tests") or []
-    mapping = map_tests_to_cells([test["name"] for test in tests], cells)
+    tests = list(tests)
+    mapping = map_tests_to_cells([test.name for test in tests], cells)
     cell_max = {cell.name: cell.max_score for cell in cells}
     earned = {cell.name: 0.0 for cell in cells}
     possible = {cell.name: 0.0 for cell in cells}
     for test in tests:
-        cell = mapping[test["name"]]
-        earned[cell.name] += float(test.get("score") or 0.0)
-        possible[cell.name] += float(test.get("max_score") or 0.0)
+        cell = mapping[test.name]
+        earned[cell.name] += float(test.score)
+        possible[cell.name] += float(test.max_score)
     return {name: cell_max[name] * earned[name] / possible[name] if possible[name] else 0.0
             for name in earned}
 
 
-def read_results(grades_dir: Path | str) -> dict[str, dict[str, Any]]:
-    """``{student_id: results.json contents}`` for every ``<grades_dir>/<student>/results.json``."""
+def read_grades(grades_dir: Path | str, assignment: str) -> dict[str, Any]:
+    """``{student: SubmissionResult}`` for every student ``llmcourse grade`` finished in ``grades_dir``.
+
+    We read the engine's full record (``<student>/grading.json``) rather than ``results.json``: its test
+    names (``softmax::test_gradients_flow``) say which task a test grades; results.json shows students
+    only the test's description.
+    """
+    from autograder.report import read_graded
+
     grades_dir = Path(grades_dir)
     if not grades_dir.is_dir():
         raise CourseError(f"grades directory {grades_dir} does not exist (run `llmcourse grade` first)")
-    found: dict[str, dict[str, Any]] = {}
-    for path in sorted(grades_dir.glob("*/results.json")):
-        try:
-            results = json.loads(path.read_text())
-        except (OSError, json.JSONDecodeError) as err:
-            raise CourseError(f"{path} is not readable JSON: {err}") from err
-        if not isinstance(results, dict) or not isinstance(results.get("tests", []), list):
-            raise CourseError(f"{path} is not a Gradescope results file (no 'tests' list)")
-        found[path.parent.name] = results
-    if not found:
-        raise CourseError(f"no <student>/results.json files under {grades_dir}")
-    return found
+    graded = read_graded(grades_dir, assignment)
+    if not graded:
+        raise CourseError(f"no graded {assignment} submissions under {grades_dir} "
+                          f"(expected <student>/grading.json from `llmcourse grade`)")
+    return graded
 
 
 def record_assignment(assignment: str, db_url: str, root: Path | str | None = None) -> None:
@@ -233,11 +235,12 @@ def sync_gradebook(assignment: str, grades_dir: Path | str, db: Path | str,
                    root: Path | str | None = None) -> dict[str, dict[str, float]]:
     """Write every graded student's scores from ``grades_dir`` into nbgrader's gradebook ``db``.
 
-    Creates the assignment, the students and their submissions as needed, sets ``auto_score`` on each
-    autograded cell and marks it as not needing a manual grade. Returns ``{student: {cell: score}}``.
+    Creates the assignment, the students and their submissions as needed and sets ``auto_score`` on each
+    autograded cell. A submission the engine could not grade because of its own failure (``grader_error``)
+    is flagged "needs manual grade" so it stands out in formgrader. Returns ``{student: {cell: score}}``.
     Rerunning it overwrites the autograded scores with the current ones; manual scores are kept.
     """
-    results = read_results(grades_dir)
+    graded = read_grades(grades_dir, assignment)
     db_url = db_url_for(db)
     record_assignment(assignment, db_url, root)
     written: dict[str, dict[str, float]] = {}
@@ -245,8 +248,8 @@ def sync_gradebook(assignment: str, grades_dir: Path | str, db: Path | str,
         cells = graded_cells(gradebook, assignment)
         if not cells:
             raise CourseError(f"assignment {assignment} has no autograded cells in its source notebook")
-        for student, student_results in results.items():
-            scores = cell_scores(student_results, cells)
+        for student, result in graded.items():
+            scores = cell_scores(result.tests, cells)
             gradebook.update_or_create_student(student)
             with warnings.catch_warnings():  # nbgrader's add_submission trips a harmless SQLAlchemy warning
                 warnings.simplefilter("ignore", category=Warning)
@@ -254,7 +257,7 @@ def sync_gradebook(assignment: str, grades_dir: Path | str, db: Path | str,
             for cell in cells:
                 grade = gradebook.find_grade(cell.name, cell.notebook, assignment, student)
                 grade.auto_score = scores[cell.name]
-                grade.needs_manual_grade = False
+                grade.needs_manual_grade = result.status == GRADER_ERROR
             gradebook.db.commit()
             written[student] = scores
     return written

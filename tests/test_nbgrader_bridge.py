@@ -6,7 +6,6 @@ check it against its source notebook. Gradebook scores are read back through nbg
 
 from __future__ import annotations
 
-import json
 import shutil
 from pathlib import Path
 
@@ -23,6 +22,9 @@ from autograder.nbgrader_bridge import (
     nbgrader_api,
     sync_gradebook,
 )
+from autograder.plugin import TestResult as EngineTest
+from autograder.report import write_student_outputs
+from autograder.runner import SubmissionResult
 from course_lib.errors import CourseError
 
 A0 = "a0_warmup"
@@ -147,19 +149,19 @@ CELLS = [GradeCellInfo("test_softmax", "nb", 2.0), GradeCellInfo("test_log_softm
 
 def test_tests_map_to_the_task_they_name_longest_match_wins() -> None:
     mapping = map_tests_to_cells(
-        ["test_softmax_rows_sum_to_one", "test_log_softmax_extreme", "test_a0.py::test_cross_entropy_grad",
-         "Softmax: shift invariance"], CELLS)
+        ["softmax::test_rows_sum_to_one", "log_softmax::test_extreme", "cross_entropy::test_grad",
+         "test_softmax_shift_invariance"], CELLS)
     assert {name: cell.name for name, cell in mapping.items()} == {
-        "test_softmax_rows_sum_to_one": "test_softmax",
-        "test_log_softmax_extreme": "test_log_softmax",
-        "test_a0.py::test_cross_entropy_grad": "cross_entropy_tests",
-        "Softmax: shift invariance": "test_softmax",
+        "softmax::test_rows_sum_to_one": "test_softmax",
+        "log_softmax::test_extreme": "test_log_softmax",
+        "cross_entropy::test_grad": "cross_entropy_tests",
+        "test_softmax_shift_invariance": "test_softmax",
     }
 
 
 def test_a_test_naming_no_task_is_an_error_not_a_guess() -> None:
     with pytest.raises(CourseError, match="test_mystery.*graded tasks: cross_entropy, log_softmax, softmax"):
-        map_tests_to_cells(["test_softmax_ok", "test_mystery"], CELLS)
+        map_tests_to_cells(["softmax::test_ok", "test_mystery"], CELLS)
     # "softmaxy" is not the word "softmax"
     with pytest.raises(CourseError, match="test_softmaxy"):
         map_tests_to_cells(["test_softmaxy"], CELLS)
@@ -167,73 +169,81 @@ def test_a_test_naming_no_task_is_an_error_not_a_guess() -> None:
     assert map_tests_to_cells(["anything"], only)["anything"] == only[0]
 
 
+def engine_tests(*triples: tuple[str, float, float]) -> list[EngineTest]:
+    """Engine test results: (name, score, max_score) each."""
+    return [EngineTest(name=n, description=f"about {n}", max_score=m, score=s,
+                       outcome="passed" if s == m else "failed", message="" if s == m else "wrong")
+            for n, s, m in triples]
+
+
 def test_cell_scores_scale_hidden_points_to_cell_points() -> None:
-    results = {"tests": [
-        {"name": "test_softmax_a", "score": 3, "max_score": 3},
-        {"name": "test_softmax_b", "score": 0, "max_score": 1},       # softmax: 3/4 of 2 points
-        {"name": "test_log_softmax_a", "score": 1, "max_score": 1},   # log_softmax: 1/1 of 4 points
-        {"name": "test_cross_entropy_a", "score": 0.5, "max_score": 2},  # 0.5/2 of 2 points
-    ]}
-    assert cell_scores(results, CELLS) == pytest.approx(
+    tests = engine_tests(("softmax::test_a", 3, 3),
+                     ("softmax::test_b", 0, 1),          # softmax: 3/4 of 2 points
+                     ("log_softmax::test_a", 1, 1),      # log_softmax: 1/1 of 4 points
+                     ("cross_entropy::test_a", 0.5, 2))  # 0.5/2 of 2 points
+    assert cell_scores(tests, CELLS) == pytest.approx(
         {"test_softmax": 1.5, "test_log_softmax": 4.0, "cross_entropy_tests": 0.5})
-    # a crashed submission may have no tests at all: every cell scores 0
-    assert cell_scores({"score": 0, "tests": []}, CELLS) == {c.name: 0.0 for c in CELLS}
+    # a submission that could not be graded has no tests at all: every cell scores 0
+    assert cell_scores([], CELLS) == {c.name: 0.0 for c in CELLS}
 
 
 # ------------------------------------------------------------------------------------ gradebook sync
 
 
-def write_results(grades_dir: Path, student: str, tests: list[tuple[str, float, float]]) -> None:
-    folder = grades_dir / student
-    folder.mkdir(parents=True)
-    results = {"score": sum(t[1] for t in tests), "execution_time": 1.0, "output": "",
-               "tests": [{"name": n, "score": s, "max_score": m, "output": "", "visibility": "visible"}
-                         for n, s, m in tests]}
-    (folder / "results.json").write_text(json.dumps(results))
+def write_record(grades_dir: Path, student: str, tests: list[EngineTest], status: str = "graded") -> None:
+    """What `llmcourse grade` leaves for one student, written by the engine's own report module."""
+    result = SubmissionResult(student_id=student, assignment=A0, status=status, tests=tests,
+                              score=sum(t.score for t in tests), max_score=sum(t.max_score for t in tests))
+    write_student_outputs(grades_dir, result)
 
 
 def test_sync_writes_scores_formgrader_reads_back(tmp_path: Path) -> None:
     grades = tmp_path / "grades"
-    write_results(grades, "alice", [("test_softmax_basic", 2, 2), ("test_softmax_shift", 3, 3),
-                                    ("test_cross_entropy_basic", 2, 2), ("test_cross_entropy_grad", 3, 3)])
-    write_results(grades, "bob", [("test_softmax_basic", 2, 2), ("test_softmax_shift", 0, 3),
-                                  ("test_cross_entropy_basic", 0, 2), ("test_cross_entropy_grad", 0, 3)])
-    write_results(grades, "mallory", [])  # a submission that never ran
+    write_record(grades, "alice", engine_tests(("softmax::test_basic", 2, 2), ("softmax::test_shift", 3, 3),
+                                               ("cross_entropy::test_basic", 2, 2),
+                                               ("cross_entropy::test_grad", 3, 3)))
+    write_record(grades, "bob", engine_tests(("softmax::test_basic", 2, 2), ("softmax::test_shift", 0, 3),
+                                             ("cross_entropy::test_basic", 0, 2),
+                                             ("cross_entropy::test_grad", 0, 3)))
+    write_record(grades, "mallory", [], status="invalid_notebook")  # never ran: 0, nothing for a TA to do
+    write_record(grades, "oscar", [], status="grader_error")        # our failure: a TA must look
     db = tmp_path / "gradebook.db"
 
     sync_gradebook(A0, grades, db)
 
-    # A0's cells are worth 2 points each: softmax and cross_entropy tests are 5 hidden points each
+    # A0's cells are worth 2 points each: softmax and cross_entropy tests are 5 hidden points each here
     expected = {"alice": {"test_softmax": 2.0, "test_cross_entropy": 2.0},
                 "bob": {"test_softmax": 2 * 2 / 5, "test_cross_entropy": 0.0},
-                "mallory": {"test_softmax": 0.0, "test_cross_entropy": 0.0}}
+                "mallory": {"test_softmax": 0.0, "test_cross_entropy": 0.0},
+                "oscar": {"test_softmax": 0.0, "test_cross_entropy": 0.0}}
     api = nbgrader_api(db_url=db_url_for(db))
     with api.gradebook as gradebook:
-        assert sorted(s.id for s in gradebook.students) == ["alice", "bob", "mallory"]
+        assert sorted(s.id for s in gradebook.students) == sorted(expected)
         for student, cells in expected.items():
             for cell, score in cells.items():
                 grade = gradebook.find_grade(cell, A0, A0, student)
                 assert grade.auto_score == pytest.approx(score)
-                assert not grade.needs_manual_grade
+                assert grade.needs_manual_grade == (student == "oscar")
             submission = gradebook.find_submission(A0, student)
             assert submission.score == pytest.approx(sum(cells.values()))
             assert submission.max_score == pytest.approx(4.0)
     # what formgrader lists comes through the same API
-    listed = {s["student"]: s["score"] for s in api.get_submissions(A0)}
-    assert listed == pytest.approx({"alice": 4.0, "bob": 0.8, "mallory": 0.0})
+    listed = {s["student"]: (s["score"], s["needs_manual_grade"]) for s in api.get_submissions(A0)}
+    assert listed == {"alice": (4.0, False), "bob": (pytest.approx(0.8), False), "mallory": (0.0, False),
+                      "oscar": (0.0, True)}
 
 
 @pytest.mark.slow
 def test_resync_updates_auto_scores_and_keeps_manual_ones(tmp_path: Path) -> None:
     grades, db = tmp_path / "grades", tmp_path / "gradebook.db"
-    write_results(grades, "carol", [("test_softmax_a", 0, 1), ("test_cross_entropy_a", 0, 1)])
+    write_record(grades, "carol", engine_tests(("softmax::test_a", 0, 1), ("cross_entropy::test_a", 0, 1)))
     sync_gradebook(A0, grades, db)
     with nbgrader_api(db_url=db_url_for(db)).gradebook as gradebook:
         gradebook.find_grade("test_cross_entropy", A0, A0, "carol").manual_score = 1.5  # a TA's override
         gradebook.db.commit()
 
     shutil.rmtree(grades)
-    write_results(grades, "carol", [("test_softmax_a", 1, 1), ("test_cross_entropy_a", 1, 1)])
+    write_record(grades, "carol", engine_tests(("softmax::test_a", 1, 1), ("cross_entropy::test_a", 1, 1)))
     sync_gradebook(A0, grades, db)
     with nbgrader_api(db_url=db_url_for(db)).gradebook as gradebook:
         softmax = gradebook.find_grade("test_softmax", A0, A0, "carol")
@@ -242,12 +252,12 @@ def test_resync_updates_auto_scores_and_keeps_manual_ones(tmp_path: Path) -> Non
         assert ce.auto_score == 2.0 and ce.manual_score == 1.5 and ce.score == 1.5
 
 
-def test_sync_rejects_missing_or_bad_results(tmp_path: Path) -> None:
+def test_sync_rejects_missing_or_bad_grades(tmp_path: Path) -> None:
     with pytest.raises(CourseError, match="does not exist"):
         sync_gradebook(A0, tmp_path / "absent", tmp_path / "gb.db")
-    with pytest.raises(CourseError, match="no <student>/results.json"):
+    with pytest.raises(CourseError, match="no graded a0_warmup submissions"):
         sync_gradebook(A0, tmp_path, tmp_path / "gb.db")
     (tmp_path / "eve").mkdir()
-    (tmp_path / "eve" / "results.json").write_text("{not json")
-    with pytest.raises(CourseError, match="not readable JSON"):
+    (tmp_path / "eve" / "grading.json").write_text("{not json")  # a half-written record is not "graded"
+    with pytest.raises(CourseError, match="no graded a0_warmup submissions"):
         sync_gradebook(A0, tmp_path, tmp_path / "gb.db")

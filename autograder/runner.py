@@ -28,6 +28,7 @@ starts per student.
 from __future__ import annotations
 
 import dataclasses
+import gc
 import hashlib
 import json
 import os
@@ -47,6 +48,10 @@ from .plugin import TestResult, test_name
 
 GRADED = "graded"
 SUPERVISOR_GRACE_SECONDS = 60.0
+# pytest plugins a grading session does not need (unraisableexception alone costs two full gc.collect()s)
+NO_PLUGINS = [arg for name in ("cacheprovider", "unraisableexception", "threadexception", "faulthandler",
+                               "junitxml", "pastebin", "doctest", "legacypath", "tmpdir", "monkeypatch")
+              for arg in ("-p", f"no:{name}")]
 
 
 @dataclass
@@ -147,13 +152,21 @@ def grade_batch(assignment: str, submitted_dir: str | Path, out_dir: str | Path,
 
 def _warm_up() -> None:
     """Import what every supervisor and worker needs, once, before forking them."""
+    import importlib
+
     import IPython.core.inputtransformer2  # noqa: F401
     import nbformat  # noqa: F401
-    import numpy  # noqa: F401
+    import numpy.random  # noqa: F401
     import pytest  # noqa: F401
     import torch  # noqa: F401
+    import torch.fx.experimental.symbolic_shapes  # noqa: F401  # autograd's backward imports it (and sympy)
+    from _pytest.config import default_plugins
 
-    from . import checks, notebook, plugin, sandbox, session, worker  # noqa: F401
+    from . import checks, notebook, plugin, report, sandbox, session, worker  # noqa: F401
+
+    for name in default_plugins:
+        importlib.import_module(f"_pytest.{name}")
+    gc.freeze()  # forked children neither copy nor rescan what the warm parent already holds
 
 
 def _run_all(manifest: Manifest, tasks: list[_Task], *, jobs: int, seed: int,
@@ -272,7 +285,7 @@ def supervise(manifest: Manifest, task: _Task, uid: int | None, seed: int) -> Su
             ini.write("[pytest]\n")
             ini.flush()
             pytest.main([str(manifest.grader_dir), "-c", ini.name, "--rootdir", str(manifest.grader_dir),
-                         "--confcutdir", str(manifest.grader_dir), "-p", "no:cacheprovider", "--assert=plain",
+                         "--confcutdir", str(manifest.grader_dir), "--assert=plain", *NO_PLUGINS,
                          "-q", "--no-header", "-W", "ignore"], plugins=[plugin])
     finally:
         session.close()

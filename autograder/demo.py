@@ -61,7 +61,8 @@ def demo_class(source: nbformat.NotebookNode, release: nbformat.NotebookNode) ->
     return {
         # honest work
         "honest_full_marks": {NOTEBOOK: _notebook_bytes(honest)},
-        "honest_softmax_only": {NOTEBOOK: _notebook_bytes(fill_stubs(release, {"softmax": correct["softmax"]}))},
+        "honest_softmax_only": {NOTEBOOK: _notebook_bytes(fill_stubs(release, {"softmax": correct["softmax"]}))
+                                },
         "untouched_release": {NOTEBOOK: _notebook_bytes(release)},
         # realistic bugs
         "buggy_no_max_shift": {NOTEBOOK: answers(softmax=A0_BUGS["softmax"]["no_shift"])},
@@ -73,7 +74,7 @@ def demo_class(source: nbformat.NotebookNode, release: nbformat.NotebookNode) ->
         "malicious_forbidden_api": {NOTEBOOK: answers(softmax="return torch.softmax(x, dim=dim)")},
         "malicious_exits": {NOTEBOOK: answers(cross_entropy="import os\nos._exit(0)")},
         "malicious_endless_loop": {NOTEBOOK: answers(softmax="while True:\n    pass")},
-        "malicious_fake_results": {NOTEBOOK: _notebook_bytes(_with_cell(fill_stubs(release, {}), FAKE_RESULTS))},
+        "malicious_fake_results": {NOTEBOOK: _notebook_bytes(_with_cell(release, FAKE_RESULTS))},
         # malformed uploads
         "malformed_empty_file": {NOTEBOOK: b""},
         "malformed_not_json": {NOTEBOOK: b"I am a notebook, honestly"},

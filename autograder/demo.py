@@ -55,14 +55,16 @@ def demo_class(source: nbformat.NotebookNode, release: nbformat.NotebookNode) ->
     correct = solutions(source)
     honest = fill_stubs(release, correct)
 
+    def only(**given: str) -> bytes:
+        return _notebook_bytes(fill_stubs(release, given))
+
     def answers(**changed: str) -> bytes:
-        return _notebook_bytes(fill_stubs(release, {**correct, **changed}))
+        return only(**{**correct, **changed})
 
     return {
         # honest work
         "honest_full_marks": {NOTEBOOK: _notebook_bytes(honest)},
-        "honest_softmax_only": {NOTEBOOK: _notebook_bytes(fill_stubs(release, {"softmax": correct["softmax"]}))
-                                },
+        "honest_softmax_only": {NOTEBOOK: only(softmax=correct["softmax"])},
         "untouched_release": {NOTEBOOK: _notebook_bytes(release)},
         # realistic bugs
         "buggy_no_max_shift": {NOTEBOOK: answers(softmax=A0_BUGS["softmax"]["no_shift"])},

@@ -43,7 +43,7 @@ from typing import Any
 
 from course_lib.errors import CourseError
 
-from .manifest import Manifest, load_manifest
+from .manifest import GRADERS_DIR, Manifest, load_manifest
 from .plugin import TestResult, test_name
 
 GRADED = "graded"
@@ -97,6 +97,7 @@ class _Task:
     student_id: str
     path: Path  # the student's assignment folder, or a notebook file
     hide: tuple[str, ...]
+    folder: bool = True  # path names the folder (it may be missing), not the notebook
 
 
 # --------------------------------------------------------------------------- public API
@@ -107,7 +108,7 @@ def grade_submission(assignment: str, path: str | Path, *, student_id: str = "st
     manifest = load_manifest(assignment, graders_root)
     path = Path(path)
     hide = (str(path.parent.resolve()),) if path.is_file() or path.is_symlink() else (str(path.resolve()),)
-    results = _run_all(manifest, [_Task(student_id, path, hide)], jobs=1, seed=seed)
+    results = _run_all(manifest, [_Task(student_id, path, hide, folder=path.is_dir())], jobs=1, seed=seed)
     return results[0]
 
 
@@ -262,7 +263,7 @@ def supervise(manifest: Manifest, task: _Task, uid: int | None, seed: int) -> Su
     started = time.monotonic()
     base = SubmissionResult(task.student_id, manifest.assignment, GRADED, max_score=manifest.total_points)
     try:
-        if task.path.is_dir():
+        if task.folder:
             path, flags = find_notebook(task.path, manifest)
         else:
             path, flags = task.path, []
@@ -296,7 +297,7 @@ def supervise(manifest: Manifest, task: _Task, uid: int | None, seed: int) -> Su
 def _hidden_dirs(manifest: Manifest, task: _Task) -> tuple[str, ...]:
     """What a worker must not see: every assignment's graders, the course's sources and answer keys,
     the other submissions and the outputs."""
-    hide = [str(manifest.grader_dir.parent), *task.hide]
+    hide = [str(GRADERS_DIR), str(manifest.grader_dir.parent), *task.hide]
     if manifest.source_notebook is not None:
         course = manifest.source_notebook.parents[2]
         hide += [str(course / "source"), str(course.parent / "solutions")]

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import nbformat
 
-from autograder.nbgrader_bridge import COURSE_ROOT, db_url_for, generate_release, nbgrader_api, sync_gradebook
+from autograder.nbgrader_bridge import COURSE_ROOT, db_url_for, generate_release, nbgrader_api
 from autograder.samples import A0_BUGS, fill_stubs, solutions
 
 A0 = "a0_warmup"
@@ -135,14 +135,14 @@ def main(argv: list[str] | None = None) -> int:
 
     grades = out / "grades"
     shutil.rmtree(grades, ignore_errors=True)
-    command = [sys.executable, "-m", "course_lib.cli", "grade", A0, str(submitted), "--out", str(grades)]
+    command = [sys.executable, "-m", "course_lib.cli", "grade", A0, str(submitted), "--out", str(grades),
+               "--nbgrader-db", str(out / "gradebook.db")]
     if args.jobs:
         command += ["--jobs", str(args.jobs)]
     print("$ llmcourse " + " ".join(command[3:]), flush=True)
     if subprocess.run(command).returncode != 0:
         return 1
 
-    sync_gradebook(A0, grades, out / "gradebook.db")
     print_gradebook(out / "gradebook.db")
     print(f"per-student feedback: {grades}/<student>/feedback.md; spreadsheet: {grades / 'grades.csv'}")
     return 0

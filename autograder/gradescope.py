@@ -3,8 +3,8 @@
 Gradescope unpacks the zip into ``/autograder/source``, runs ``setup.sh`` once to build its image, then for
 each submission runs ``run_autograder``, which must leave ``/autograder/results/results.json``. Ours:
 
-- ``setup.sh`` installs the course package from the bundled wheel, pinned by the bundled ``constraints.txt``
-  (torch from the CPU wheel index, so the image does not pull a multi-GB CUDA build);
+- ``setup.sh`` makes a venv (``/autograder/venv``) and installs the course package from the bundled wheel,
+  pinned by the bundled ``constraints.txt`` (torch from the CPU wheel index: no multi-GB CUDA build);
 - ``run_autograder`` calls :func:`run_autograder` below: it copies the submitted notebooks into the engine's
   layout ``<work>/submitted/<student>/<assignment>/``, runs ``llmcourse grade``, and copies the student's
   ``results.json`` (already in Gradescope's schema) to ``results/``.
@@ -32,22 +32,28 @@ STUDENT = "gradescope_student"  # the one student of a Gradescope run
 
 SETUP_SH = """\
 #!/usr/bin/env bash
-# Gradescope image set-up: install the course (and its pinned dependencies) from the bundled wheel.
+# Gradescope image set-up (runs once, as root): a venv with the course installed from the bundled wheel.
 set -euo pipefail
 cd "$(dirname "$0")"
 PYTHON="${PYTHON:-python3}"
-"$PYTHON" -m pip install --upgrade pip
-# the CPU build of torch: Gradescope graders have no GPU
+VENV="${VENV:-/autograder/venv}"
+"$PYTHON" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else
+    "the pinned packages need Python >= 3.11: choose the Ubuntu 24.04 base image on Gradescope")'
+if ! "$PYTHON" -m venv "$VENV"; then  # Debian/Ubuntu ship venv separately
+    apt-get update -qq && apt-get install -y -qq python3-venv && "$PYTHON" -m venv "$VENV"
+fi
+"$VENV/bin/python" -m pip install --upgrade pip
+# the CPU build of torch: Gradescope graders have no GPU, and the default build pulls multi-GB CUDA libraries
 TORCH_INDEX_URL="${TORCH_INDEX_URL:-https://download.pytorch.org/whl/cpu}"
-"$PYTHON" -m pip install -c constraints.txt --index-url "$TORCH_INDEX_URL" torch
-"$PYTHON" -m pip install -c constraints.txt ./*.whl
+"$VENV/bin/python" -m pip install -c constraints.txt --index-url "$TORCH_INDEX_URL" torch
+"$VENV/bin/python" -m pip install -c constraints.txt ./*.whl
 """
 
 RUN_AUTOGRADER = """\
 #!/usr/bin/env bash
 # Gradescope runs this once per submission; see autograder/gradescope.py in the course package.
 set -euo pipefail
-exec "${{PYTHON:-python3}}" -m autograder.gradescope {assignment}
+exec "${{PYTHON:-/autograder/venv/bin/python}}" -m autograder.gradescope {assignment}
 """
 
 

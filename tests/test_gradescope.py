@@ -98,6 +98,8 @@ def test_zip_holds_setup_runner_constraints_and_the_wheel_with_graders(unzipped:
     assert len(wheels) == 1 and {"setup.sh", "run_autograder", "constraints.txt"} <= set(names)
     for script in ("setup.sh", "run_autograder"):
         assert os.access(unzipped / script, os.X_OK), f"{script} must be executable"
+        syntax = subprocess.run(["bash", "-n", str(unzipped / script)], capture_output=True, text=True)
+        assert syntax.returncode == 0, f"{script}: {syntax.stderr}"
     assert "constraints.txt" in (unzipped / "setup.sh").read_text()
     with zipfile.ZipFile(unzipped / wheels[0]) as wheel:
         packaged = set(wheel.namelist())

@@ -93,10 +93,11 @@ def write_class(submitted: Path, files: dict[str, dict[str, bytes]]) -> None:
             (folder / name).write_bytes(content)
 
 
-def prepare(out: Path, students: list[str] | None = None) -> Path:
-    """Release A0 (``assignments/release/``) and write the demo class under ``out``; return submitted/."""
+def prepare(out: Path, students: list[str] | None = None, release_dir: Path | None = None) -> Path:
+    """Release A0 (into ``release_dir``, default ``assignments/release/``) and write the demo class under
+    ``out``; return its submitted/ folder."""
     out.mkdir(parents=True, exist_ok=True)
-    release_dir = generate_release(A0, db_url=db_url_for(out / "gradebook.db"))
+    release_dir = generate_release(A0, release_dir=release_dir, db_url=db_url_for(out / "gradebook.db"))
     print(f"released {A0} with nbgrader: {release_dir}")
     source = nbformat.read(COURSE_ROOT / "source" / A0 / NOTEBOOK, as_version=4)
     release = nbformat.read(release_dir / NOTEBOOK, as_version=4)
@@ -129,9 +130,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path("build/demo"))
     parser.add_argument("--jobs", type=int, default=None, help="grading workers (default: cores)")
     parser.add_argument("--student", action="append", help="only these sample students (repeatable)")
+    parser.add_argument("--release-dir", type=Path, help="release A0 here (default: assignments/release/)")
     args = parser.parse_args(argv)
     out: Path = args.out
-    submitted = prepare(out, args.student)
+    submitted = prepare(out, args.student, args.release_dir)
 
     grades = out / "grades"
     shutil.rmtree(grades, ignore_errors=True)

@@ -235,16 +235,22 @@ def sync_gradebook(assignment: str, grades_dir: Path | str, db: Path | str,
                    root: Path | str | None = None) -> dict[str, dict[str, float]]:
     """Write every graded student's scores from ``grades_dir`` into nbgrader's gradebook ``db``.
 
-    Creates the assignment, the students and their submissions as needed and sets ``auto_score`` on each
-    autograded cell. A submission the engine could not grade because of its own failure (``grader_error``)
-    is flagged "needs manual grade" so it stands out in formgrader. Returns ``{student: {cell: score}}``.
+    Records the assignment's cells first if the gradebook does not know them yet (``llmcourse release``
+    records them in the course gradebook). Creates students and submissions as needed, and sets
+    ``auto_score`` on each autograded cell. A submission the engine could not grade because of its own
+    failure (``grader_error``) is flagged "needs manual grade" so it stands out in formgrader.
+    Returns ``{student: {cell: score}}``.
     Rerunning it overwrites the autograded scores with the current ones; manual scores are kept.
     """
     graded = read_grades(grades_dir, assignment)
     db_url = db_url_for(db)
-    record_assignment(assignment, db_url, root)
+    api = nbgrader_api(root, db_url=db_url)
+    with api.gradebook as gradebook:
+        recorded = any(a.name == assignment and a.notebooks for a in gradebook.assignments)
+    if not recorded:  # `llmcourse release` records it; a fresh gradebook learns it here
+        record_assignment(assignment, db_url, root)
     written: dict[str, dict[str, float]] = {}
-    with nbgrader_api(root, db_url=db_url).gradebook as gradebook:
+    with api.gradebook as gradebook:
         cells = graded_cells(gradebook, assignment)
         if not cells:
             raise CourseError(f"assignment {assignment} has no autograded cells in its source notebook")

@@ -51,7 +51,7 @@ def test_demo_class_covers_every_kind_of_submission(a0, tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_demo_end_to_end_on_a_small_class(tmp_path: Path, capsys) -> None:
     students = ["honest_full_marks", "malicious_patches_checks", "malformed_not_json"]
-    argv = ["--out", str(tmp_path), "--jobs", "2"]
+    argv = ["--out", str(tmp_path), "--jobs", "2", "--release-dir", str(tmp_path / "release")]
     for student in students:
         argv += ["--student", student]
     assert main(argv) == 0

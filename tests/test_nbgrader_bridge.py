@@ -25,6 +25,7 @@ from autograder.nbgrader_bridge import (
 from autograder.plugin import TestResult as EngineTest
 from autograder.report import write_student_outputs
 from autograder.runner import SubmissionResult
+from course_lib.cli import main as cli_main
 from course_lib.errors import CourseError
 
 A0 = "a0_warmup"
@@ -261,3 +262,16 @@ def test_sync_rejects_missing_or_bad_grades(tmp_path: Path) -> None:
     (tmp_path / "eve" / "grading.json").write_text("{not json")  # a half-written record is not "graded"
     with pytest.raises(CourseError, match="no graded a0_warmup submissions"):
         sync_gradebook(A0, tmp_path, tmp_path / "gb.db")
+
+
+@pytest.mark.slow
+def test_gradebook_sync_command(tmp_path: Path, capsys) -> None:
+    write_record(tmp_path / "grades", "dave",
+                 engine_tests(("softmax::test_a", 1, 1), ("cross_entropy::test_a", 0, 1)))
+    db = tmp_path / "gb.db"
+    assert cli_main(["gradebook-sync", A0, str(tmp_path / "grades"), "--nbgrader-db", str(db)]) == 0
+    assert "wrote 1 submission(s)" in capsys.readouterr().out
+    with nbgrader_api(db_url=db_url_for(db)).gradebook as gradebook:
+        assert gradebook.find_submission(A0, "dave").score == pytest.approx(2.0)
+    assert cli_main(["gradebook-sync", A0, str(tmp_path / "nothing"), "--nbgrader-db", str(db)]) == 2
+    assert "does not exist" in capsys.readouterr().err

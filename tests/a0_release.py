@@ -27,9 +27,16 @@ class Released:
 
 @pytest.fixture(scope="session")
 def a0_release(tmp_path_factory) -> Released:
-    """A0 released into a scratch folder and gradebook (the course's own files stay untouched)."""
-    scratch = tmp_path_factory.mktemp("a0_release")
+    """A0 released into a scratch folder and gradebook (the course's own files stay untouched).
+
+    Each module importing this fixture gets its own instance, so the release itself is cached in the
+    session's temp root: nbgrader runs once per test process.
+    """
+    scratch = tmp_path_factory.getbasetemp() / "a0_release"
     db_url = db_url_for(scratch / "gradebook.db")
-    out = generate_release(A0, release_dir=scratch / "release", db_url=db_url)
+    out = scratch / "release" / A0
+    if not (out / NOTEBOOK).is_file():
+        scratch.mkdir(exist_ok=True)
+        out = generate_release(A0, release_dir=scratch / "release", db_url=db_url)
     return Released(source=nbformat.read(COURSE_ROOT / "source" / A0 / NOTEBOOK, as_version=4),
                     release=nbformat.read(out / NOTEBOOK, as_version=4), path=out / NOTEBOOK, db_url=db_url)

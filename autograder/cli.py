@@ -35,6 +35,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=0,
         help="salt for the grading-time random inputs (recorded per student; default 0)",
     )
+    parser.add_argument(
+        "--nbgrader-db",
+        type=Path,
+        metavar="DB",
+        help="also write the scores into this nbgrader gradebook (e.g. assignments/gradebook.db)",
+    )
     parser.set_defaults(func=run_grade)
 
 
@@ -135,6 +141,11 @@ def run_grade(args: argparse.Namespace) -> int:
         if progress.live.is_started:
             progress.stop()
     print_summary(batch, Console())
+    if args.nbgrader_db:
+        from .nbgrader_bridge import sync_gradebook
+
+        written = sync_gradebook(args.assignment, args.out, args.nbgrader_db)
+        Console().print(f"nbgrader gradebook {args.nbgrader_db}: {len(written)} submission(s) written")
     return 0
 
 

@@ -16,6 +16,7 @@ from course_lib.errors import CourseError
 COMMAND_MODULES = (
     "course_lib.doctor",
     "autograder.answer_key",
+    "autograder.bridges_cli",
 )
 
 

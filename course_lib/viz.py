@@ -112,14 +112,17 @@ def _draw_tokens(ax: Any, y: float, tokens: Sequence[str]) -> float:
 
 def plot_segmentations(rows: Sequence[tuple[str, Sequence[str]]], title: str = "") -> Figure:
     """One row per (label, tokens): how a text is cut into tokens, e.g. after k BPE merges."""
+    cell_inches, label_inches = 0.085, 1.6  # one monospace character at fontsize 10, the row labels
     width = max([20.0, *(sum(len(t) + 0.6 for t in tokens) for _, tokens in rows)])
-    fig, ax = plt.subplots(figsize=(min(14.0, 1.5 + 0.11 * width), 0.45 * len(rows) + 0.8), layout="constrained")
+    fig_width = label_inches + cell_inches * width + 0.2
+    fig = plt.figure(figsize=(fig_width, 0.4 * len(rows) + 0.6))
+    ax = fig.add_axes((label_inches / fig_width, 0.05, cell_inches * width / fig_width, 0.8))
     for r, (label, tokens) in enumerate(rows):
         y = len(rows) - 1 - r
-        ax.text(-0.5, y, f"{label} ({len(tokens)})", ha="right", va="center", fontsize=9)
+        ax.text(-0.8, y, f"{label} ({len(tokens)} tokens)", ha="right", va="center", fontsize=9)
         _draw_tokens(ax, y, tokens)
-    ax.set_xlim(-0.5, width)
-    ax.set_ylim(-0.7, len(rows) - 0.3)
+    ax.set_xlim(0, width)
+    ax.set_ylim(-0.6, len(rows) - 0.4)
     ax.axis("off")
     ax.set_title(title)
     return fig

@@ -6,5 +6,19 @@ absolute).
 
 from course_lib.tokenizers.bpe import BPETokenizer
 from course_lib.tokenizers.bpe_train import BPETrainer, Merge, train_bpe
+from course_lib.tokenizers.pretokenize import GPT2_PATTERN, pretokenize, split_on_special_tokens
+from course_lib.tokenizers.simple import CharTokenizer, WordTokenizer
+from course_lib.tokenizers.wordpiece import WordPieceTokenizer
 
-__all__ = ["BPETokenizer", "BPETrainer", "Merge", "train_bpe"]
+__all__ = [
+    "GPT2_PATTERN",
+    "BPETokenizer",
+    "BPETrainer",
+    "CharTokenizer",
+    "Merge",
+    "WordPieceTokenizer",
+    "WordTokenizer",
+    "pretokenize",
+    "split_on_special_tokens",
+    "train_bpe",
+]

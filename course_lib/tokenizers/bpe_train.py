@@ -24,13 +24,14 @@ from collections import defaultdict
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from itertools import pairwise
 from pathlib import Path
-from typing import NamedTuple
+from typing import NamedTuple, TypeVar
 
 from tqdm.auto import tqdm
 
 from course_lib.tokenizers.pretokenize import pretoken_counts
 
 Pair = tuple[int, int]
+T = TypeVar("T")
 
 
 class Merge(NamedTuple):
@@ -199,7 +200,7 @@ class BPETrainer:
         heapq.heapify(self._heap)
 
 
-def merge_pair(word: Sequence[int], pair: Pair, symbol: int) -> list[int]:
+def merge_pair(word: Sequence[T], pair: tuple[T, T], symbol: T) -> list[T]:
     """Replace each non-overlapping occurrence of ``pair`` in ``word``, left to right, by ``symbol``."""
     first, second = pair
     merged = []

@@ -7,6 +7,7 @@ Example (A0)::
     total_points = 20                   # must equal the sum of @pytest.mark.points over the graders
     graded_names = ["softmax", "cross_entropy"]
     skip_tags = ["skip-grading"]        # cells with these tags are not run
+    # source_notebook = "../../../assignments/source/a0_warmup/a0_warmup.ipynb"   # default: found from here
 
     [limits]                            # every limit is enforced from the trusted side or by the kernel
     cell_seconds = 20                   # wall time for one notebook cell
@@ -89,7 +90,8 @@ def load_manifest(assignment: str, graders_root: Path | None = None) -> Manifest
         if unknown:
             raise CourseError(f"{path}: unknown limits {sorted(unknown)}")
         forbidden = raw.get("forbidden", {})
-        source = _find_source_notebook(grader_dir, raw["notebook"], assignment)
+        source = (grader_dir / raw["source_notebook"] if "source_notebook" in raw
+                  else _find_source_notebook(grader_dir, raw["notebook"], assignment))
         manifest = Manifest(
             assignment=str(raw.get("assignment", assignment)),
             notebook=str(raw["notebook"]),

@@ -28,6 +28,7 @@ starts per student.
 from __future__ import annotations
 
 import dataclasses
+import gc
 import hashlib
 import json
 import os
@@ -42,11 +43,15 @@ from typing import Any
 
 from course_lib.errors import CourseError
 
-from .manifest import Manifest, load_manifest
+from .manifest import GRADERS_DIR, Manifest, load_manifest
 from .plugin import TestResult, test_name
 
 GRADED = "graded"
 SUPERVISOR_GRACE_SECONDS = 60.0
+# pytest plugins a grading session does not need (unraisableexception alone costs two full gc.collect()s)
+NO_PLUGINS = [arg for name in ("cacheprovider", "unraisableexception", "threadexception", "faulthandler",
+                               "junitxml", "pastebin", "doctest", "legacypath", "tmpdir", "monkeypatch")
+              for arg in ("-p", f"no:{name}")]
 
 
 @dataclass
@@ -92,6 +97,7 @@ class _Task:
     student_id: str
     path: Path  # the student's assignment folder, or a notebook file
     hide: tuple[str, ...]
+    folder: bool = True  # path names the folder (it may be missing), not the notebook
 
 
 # --------------------------------------------------------------------------- public API
@@ -102,7 +108,7 @@ def grade_submission(assignment: str, path: str | Path, *, student_id: str = "st
     manifest = load_manifest(assignment, graders_root)
     path = Path(path)
     hide = (str(path.parent.resolve()),) if path.is_file() or path.is_symlink() else (str(path.resolve()),)
-    results = _run_all(manifest, [_Task(student_id, path, hide)], jobs=1, seed=seed)
+    results = _run_all(manifest, [_Task(student_id, path, hide, folder=path.is_dir())], jobs=1, seed=seed)
     return results[0]
 
 
@@ -147,13 +153,21 @@ def grade_batch(assignment: str, submitted_dir: str | Path, out_dir: str | Path,
 
 def _warm_up() -> None:
     """Import what every supervisor and worker needs, once, before forking them."""
+    import importlib
+
     import IPython.core.inputtransformer2  # noqa: F401
     import nbformat  # noqa: F401
-    import numpy  # noqa: F401
+    import numpy.random  # noqa: F401
     import pytest  # noqa: F401
     import torch  # noqa: F401
+    import torch.fx.experimental.symbolic_shapes  # noqa: F401  # autograd's backward imports it (and sympy)
+    from _pytest.config import default_plugins
 
-    from . import checks, notebook, plugin, sandbox, session, worker  # noqa: F401
+    from . import checks, notebook, plugin, report, sandbox, session, worker  # noqa: F401
+
+    for name in default_plugins:
+        importlib.import_module(f"_pytest.{name}")
+    gc.freeze()  # forked children neither copy nor rescan what the warm parent already holds
 
 
 def _run_all(manifest: Manifest, tasks: list[_Task], *, jobs: int, seed: int,
@@ -249,7 +263,7 @@ def supervise(manifest: Manifest, task: _Task, uid: int | None, seed: int) -> Su
     started = time.monotonic()
     base = SubmissionResult(task.student_id, manifest.assignment, GRADED, max_score=manifest.total_points)
     try:
-        if task.path.is_dir():
+        if task.folder:
             path, flags = find_notebook(task.path, manifest)
         else:
             path, flags = task.path, []
@@ -272,7 +286,7 @@ def supervise(manifest: Manifest, task: _Task, uid: int | None, seed: int) -> Su
             ini.write("[pytest]\n")
             ini.flush()
             pytest.main([str(manifest.grader_dir), "-c", ini.name, "--rootdir", str(manifest.grader_dir),
-                         "--confcutdir", str(manifest.grader_dir), "-p", "no:cacheprovider", "--assert=plain",
+                         "--confcutdir", str(manifest.grader_dir), "--assert=plain", *NO_PLUGINS,
                          "-q", "--no-header", "-W", "ignore"], plugins=[plugin])
     finally:
         session.close()
@@ -283,7 +297,7 @@ def supervise(manifest: Manifest, task: _Task, uid: int | None, seed: int) -> Su
 def _hidden_dirs(manifest: Manifest, task: _Task) -> tuple[str, ...]:
     """What a worker must not see: every assignment's graders, the course's sources and answer keys,
     the other submissions and the outputs."""
-    hide = [str(manifest.grader_dir.parent), *task.hide]
+    hide = [str(GRADERS_DIR), str(manifest.grader_dir.parent), *task.hide]
     if manifest.source_notebook is not None:
         course = manifest.source_notebook.parents[2]
         hide += [str(course / "source"), str(course.parent / "solutions")]

@@ -22,6 +22,7 @@ Requests and replies afterwards (``id`` is echoed)::
 
 from __future__ import annotations
 
+import os
 import random
 import socket
 import sys
@@ -60,6 +61,7 @@ def run(sock: socket.socket, cells: list[Cell], isolation: dict[str, bool]) -> N
     torch.manual_seed(0)  # the same submission must behave the same way every time it is graded
     np.random.seed(0)
     random.seed(0)
+    _WORKER_PID[:] = [os.getpid()]
     fd = sock.fileno()
     start, _ = protocol.unpack(_Reader(fd).read_exact, 0)
     skip = set(start.get("skip", []))  # cells that hung or ended the process in an earlier attempt
@@ -75,6 +77,7 @@ def run(sock: socket.socket, cells: list[Cell], isolation: dict[str, bool]) -> N
             exec(compile(cell.source, f"<cell {cell.index + 1}>", "exec"), namespace)  # noqa: S102 - the point
         except BaseException as exc:  # noqa: BLE001 - SystemExit and KeyboardInterrupt included
             error = _describe(exc)
+        _only_the_worker_goes_on()
         sys.stdout.flush()
         sys.stderr.flush()
         protocol.send(fd, {"event": "cell_done", "cell": cell.index, "error": error})
@@ -162,6 +165,8 @@ class Server:
         except BaseException as exc:  # noqa: BLE001 - anything the student's code raises is their result
             info = _describe(exc)
             raise _Failure("raised", f"{name} raised {info['message']}{info['where']}") from None
+        finally:
+            _only_the_worker_goes_on()
 
     def _reply(self, value: Any, grads: Any, name: str) -> tuple[dict, list]:
         def keep(obj: Any) -> int | None:
@@ -178,6 +183,16 @@ class Server:
 
     def _decode(self, tree: Any, arrays: list) -> Any:
         return protocol.decode(tree, arrays, make_object=lambda ref: self.objects[ref.id])
+
+
+_WORKER_PID: list[int] = []
+
+
+def _only_the_worker_goes_on() -> None:
+    """A process the student's code forked that returns into our code exits here, so it cannot talk on
+    the worker's socket (fork bombs, background jobs that finish)."""
+    if _WORKER_PID and os.getpid() != _WORKER_PID[0]:
+        os._exit(0)
 
 
 class _Failure(Exception):
@@ -202,8 +217,6 @@ class _Reader:
         self.fd = fd
 
     def read_exact(self, n: int) -> bytes:
-        import os
-
         chunks, remaining = [], n
         while remaining:
             chunk = os.read(self.fd, min(remaining, 1 << 20))

@@ -17,6 +17,7 @@ COMMAND_MODULES = (
     "course_lib.doctor",
     "autograder.answer_key",
     "autograder.bridges_cli",
+    "autograder.cli",
 )
 
 

@@ -135,7 +135,7 @@ class Server:
         result = self._invoke(target, name, args, kwargs)
         if op == "new":
             self.objects[id(result)] = result
-            return {"ok": True, "value": {"$object": id(result), "type": type(result).__qualname__}}, []
+            return {"ok": True, "value": {"$object": id(result), "type": type(result).__qualname__}, "grads": None}, []
         return self._reply(result, None, name)
 
     def _call_with_grad(self, target: Any, name: str, args: list, kwargs: dict, grad: dict,

@@ -21,12 +21,12 @@ MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION", "### BEGIN HIDDEN TESTS", "
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def source_path(assignment: str, root: Path = ROOT) -> Path:
-    return root / "assignments" / "source" / assignment / f"{assignment}.ipynb"
+def source_path(assignment: str, root: Path | None = None) -> Path:
+    return (root or ROOT) / "assignments" / "source" / assignment / f"{assignment}.ipynb"
 
 
-def key_path(assignment: str, root: Path = ROOT) -> Path:
-    return root / "solutions" / f"{assignment}.ipynb"
+def key_path(assignment: str, root: Path | None = None) -> Path:
+    return (root or ROOT) / "solutions" / f"{assignment}.ipynb"
 
 
 def _strip_markers(source: str) -> str:
@@ -54,7 +54,7 @@ def make_answer_key(source: nbformat.NotebookNode, assignment: str) -> nbformat.
     return key
 
 
-def write_answer_key(assignment: str, root: Path = ROOT) -> Path:
+def write_answer_key(assignment: str, root: Path | None = None) -> Path:
     src = source_path(assignment, root)
     if not src.is_file():
         raise CourseError(f"no source notebook for {assignment!r} at {src}")
@@ -64,12 +64,12 @@ def write_answer_key(assignment: str, root: Path = ROOT) -> Path:
     return out
 
 
-def _render(assignment: str, root: Path) -> str:
+def _render(assignment: str, root: Path | None) -> str:
     key = make_answer_key(nbformat.read(source_path(assignment, root), as_version=4), assignment)
     return nbformat.writes(key) + "\n"
 
 
-def is_current(assignment: str, root: Path = ROOT) -> bool:
+def is_current(assignment: str, root: Path | None = None) -> bool:
     """Whether the stored answer key is exactly what the source generates now."""
     out = key_path(assignment, root)
     if not out.is_file():

@@ -214,7 +214,7 @@ class NGramLM:
         while len(words) < max_len:
             p = self.distribution(history)
             if p.sum() == 0:
-                last = tuple(history[len(history) - self.order + 1 :])
+                last = self._history(history)
                 raise ValueError(f"the MLE model has no distribution after the unseen history {last}")
             if temperature == 0:
                 choice = int(np.argmax(p))
@@ -262,7 +262,8 @@ class NGramLM:
         if isinstance(context, str):
             raise TypeError("context must be a sequence of words, not a string")
         size = self.order - 1
-        words = [w if w in self._index or w == BOS else UNK for w in list(context)[len(context) - size :]]
+        recent = list(context)[max(0, len(context) - size) :]
+        words = [w if w in self._index or w == BOS else UNK for w in recent]
         return tuple([BOS] * (size - len(words)) + words) if size else ()
 
     def _dense(self, followers: dict[str, int], fill: float) -> np.ndarray:

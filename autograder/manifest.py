@@ -22,7 +22,7 @@ Example (A0)::
 
     [forbidden]                         # see autograder.scan
     names = ["softmax", "log_softmax"]  # leaf names, under torch.* and as methods
-    apis = []                           # full dotted names
+    apis = ["torch._C"]                 # dotted names and everything under them
     modules = ["course_lib"]            # packages whose every use is forbidden
 """
 

@@ -294,6 +294,10 @@ def supervise(manifest: Manifest, task: _Task, uid: int | None, seed: int) -> Su
     return _assemble(base, manifest, plugin, session, scan, loaded, base_seed, started)
 
 
+def _cap(text: str, limit: int) -> str:
+    return text if len(text) <= limit + 100 else text[:limit] + "\n[... output truncated]"
+
+
 def _hidden_dirs(manifest: Manifest, task: _Task) -> tuple[str, ...]:
     """What a worker must not see: every assignment's graders, the course's sources and answer keys,
     the other submissions and the outputs."""
@@ -343,5 +347,5 @@ def _assemble(base: SubmissionResult, manifest: Manifest, plugin: Any, session: 
         base, status=status, message=message, score=sum(t.score for t in tests) if status == GRADED else 0.0,
         tests=tests, flags=flags, cell_errors=cell_errors, notes=list(session.notes),
         scan_findings=[f.describe() for f in scan.findings] + scan.syntax_errors,
-        output="\n".join(session.outputs)[: manifest.limits.output_kb * 1024], seed=base_seed,
+        output=_cap("\n".join(session.outputs), manifest.limits.output_kb * 1024), seed=base_seed,
         notebook_sha256=loaded.sha256, isolation=session.isolation, execution_time=time.monotonic() - started)

@@ -57,7 +57,8 @@ class ScanResult:
 class ForbiddenRules:
     """What an assignment forbids. ``names``: leaf names forbidden under the ``roots`` packages and as methods
     (``softmax`` forbids ``torch.softmax``, ``torch.nn.functional.softmax`` and ``x.softmax()``);
-    ``apis``: full dotted names; ``modules``: packages whose every use is forbidden."""
+    ``apis``: dotted names, each with everything under it; ``modules``: packages whose every use is forbidden
+    and taints every graded name."""
 
     names: frozenset[str] = frozenset()
     apis: frozenset[str] = frozenset()
@@ -195,7 +196,8 @@ class _Visitor(ast.NodeVisitor):
             return
         if self._forbidden_module(path):
             self._add("module", path, node)
-        elif path in self.rules.apis or (self._under_root(path) and path.rsplit(".", 1)[-1] in self.rules.names):
+        elif any(path == api or path.startswith(api + ".") for api in self.rules.apis) or (
+                self._under_root(path) and path.rsplit(".", 1)[-1] in self.rules.names):
             self._add("api", path, node)
         elif path in ("sys.modules", "importlib") and not importing:
             self._add("dynamic", path, node)

@@ -169,12 +169,8 @@ class Server:
             _only_the_worker_goes_on()
 
     def _reply(self, value: Any, grads: Any, name: str) -> tuple[dict, list]:
-        def keep(obj: Any) -> int | None:
-            self.objects[id(obj)] = obj
-            return id(obj)
-
         try:
-            tree, arrays = protocol.encode(value, object_id=keep)
+            tree, arrays = protocol.encode(value)  # objects cross only as the result of "new"
             grads_tree, grad_arrays = protocol.encode(grads)
         except protocol.EncodeError as err:
             raise _Failure("bad_return", f"{name}: {str(err).replace('the result', 'the returned value')}") from None

@@ -46,11 +46,13 @@ def test_keeps_dtype_and_handles_vectors(student, rng):
 
 @pytest.mark.points(1)
 def test_is_a_distribution(student, rng):
-    """entries along dim are between 0 and 1 and sum to 1 (random 4-D input, dim=2)."""
+    """entries along dim are in [0, 1], sum to 1, and the largest logit gets the largest probability."""
     x = torch.randn(random_shape(rng, 4), generator=rng) * 4
     p = check_tensor(student.softmax(x, dim=2), "softmax(x, dim=2)", shape=tuple(x.shape), dtype=x.dtype)
     assert bool((p >= 0).all() and (p <= 1).all()), "softmax(x, dim=2) has entries outside [0, 1]"
-    assert torch.allclose(p.sum(dim=2), torch.ones(()), atol=1e-5), "softmax(x, dim=2) does not sum to 1 along dim 2"
+    assert torch.allclose(p.sum(dim=2), torch.ones(()), atol=1e-5), "softmax(x, dim=2) does not sum to 1 along dim=2"
+    assert bool((p.argmax(dim=2) == x.argmax(dim=2)).all()), "softmax(x, dim=2) does not give the largest x the " \
+                                                             "largest probability"
 
 
 @pytest.mark.points(2)

@@ -32,6 +32,9 @@ test-fast: $(STAMP)  ## unit tests only: no notebooks, nothing marked slow
 lint: $(STAMP)  ## ruff over the package, tests and benchmarks
 	$(BIN)/ruff check course_lib autograder tests bench
 
+demo: $(STAMP)  ## release A0, grade sample submissions (honest, buggy, malicious, malformed), print the gradebook
+	$(BIN)/python -m autograder.demo
+
 clean:  ## remove the venv and generated files
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis build dist *.egg-info
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -4,10 +4,10 @@ Run nbgrader from this directory (``cd assignments && nbgrader generate_assignme
 ``llmcourse release a0_warmup``, which loads this same file through nbgrader's Python API.
 
 Layout (nbgrader's defaults, spelled out): ``source/<id>/<id>.ipynb`` is the instructor version with
-``### BEGIN SOLUTION`` markers, ``release/<id>/`` the generated student version (built on demand, not committed),
-``submitted/<student>/<id>/`` what ``nbgrader collect`` / ``zip_collect`` gathers, ``gradebook.db`` the gradebook.
-Grading itself is done by ``llmcourse grade`` (hidden pytest graders in ``autograder/graders/<id>/``), which can
-write its scores into this gradebook with ``--nbgrader-db``.
+``### BEGIN SOLUTION`` markers; ``release/<id>/`` the generated student version (built on demand, never
+committed); ``submitted/<student>/<id>/`` what ``nbgrader collect`` / ``zip_collect`` gathers;
+``gradebook.db`` the gradebook. Grading is done by ``llmcourse grade`` (hidden pytest graders in
+``autograder/graders/<id>/``), which writes its scores into this gradebook with ``--nbgrader-db``.
 """
 
 import os
@@ -20,8 +20,9 @@ c.CourseDirectory.release_directory = "release"
 c.CourseDirectory.submitted_directory = "submitted"
 c.CourseDirectory.autograded_directory = "autograded"
 c.CourseDirectory.feedback_directory = "feedback"
-# The gradebook lives beside this file whatever the working directory (nbgrader's default is <cwd>/gradebook.db).
-c.CourseDirectory.db_url = "sqlite:///" + os.path.join(os.path.dirname(os.path.abspath(__file__)), "gradebook.db")
+# The gradebook lives beside this file whatever the working directory (nbgrader's default: <cwd>).
+HERE = os.path.dirname(os.path.abspath(__file__))
+c.CourseDirectory.db_url = "sqlite:///" + os.path.join(HERE, "gradebook.db")
 
 # What a student sees in place of a solution. Students replace the stub; the grader explains an untouched one.
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
@@ -30,5 +31,5 @@ c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 # Only notebooks go into a release: no checkpoints, caches or instructor scratch files.
 c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", "*.db"]
 
-# nbgrader's own autograde (used only as the benchmark peer and as a fallback) must not hang on a student's loop.
+# nbgrader's own autograde (the benchmark's peer, a fallback) must not hang on a student's endless loop.
 c.ExecutePreprocessor.timeout = 60

@@ -23,6 +23,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--student", nargs="+", action="extend", metavar="ID", help="grade only these students")
     parser.add_argument("--seed", type=int, default=0,
                         help="salt for the grading-time random inputs (recorded per student; default 0)")
+    parser.add_argument("--nbgrader-db", type=Path, metavar="DB",
+                        help="also write the scores into this nbgrader gradebook (e.g. assignments/gradebook.db)")
     parser.set_defaults(func=run_grade)
 
 
@@ -54,6 +56,11 @@ def run_grade(args: argparse.Namespace) -> int:
         batch = grade_batch(args.assignment, args.submitted_dir, args.out, jobs=args.jobs, resume=args.resume,
                             students=args.student, seed=args.seed, on_start=started, on_result=finished)
     print_summary(batch, Console())
+    if args.nbgrader_db:
+        from .nbgrader_bridge import sync_gradebook
+
+        written = sync_gradebook(args.assignment, args.out, args.nbgrader_db)
+        Console().print(f"nbgrader gradebook {args.nbgrader_db}: {len(written)} submission(s) written")
     return 0
 
 

@@ -1,32 +1,33 @@
-"""The nbgrader side of the course: release notebooks and write grades into nbgrader's gradebook.
+"""The nbgrader side of the course: release notebooks, write grades into nbgrader's gradebook.
 
-Everything here goes through nbgrader's own Python API (``NbGraderAPI``, ``Gradebook``), so formgrader and the
+Everything goes through nbgrader's own Python API (``NbGraderAPI``, ``Gradebook``), so formgrader and the
 ``nbgrader`` command see exactly what they would have produced themselves.
 
-Release: ``generate_release`` runs nbgrader's ``generate_assignment`` on ``assignments/source/<id>/``: solutions
-become ``raise NotImplementedError()``, ``### BEGIN HIDDEN TESTS`` blocks vanish, cells get checksums, and the
-assignment's graded cells are recorded in a gradebook.
+Release: ``generate_release`` runs nbgrader's ``generate_assignment`` on ``assignments/source/<id>/``:
+solutions become ``raise NotImplementedError()``, ``### BEGIN HIDDEN TESTS`` blocks vanish, cells get
+checksums, and the assignment's graded cells are recorded in a gradebook.
 
-Gradebook: our engine grades with hidden pytest tests (``autograder/graders/<id>/``), while nbgrader's gradebook
-has one *grade cell* per graded task of the notebook (e.g. ``test_softmax``, 2 points). ``sync_gradebook`` maps
-each hidden test to the grade cell of the task it tests and stores, per cell,
+Gradebook: our engine grades with hidden pytest tests (``autograder/graders/<id>/``), while nbgrader's
+gradebook has one *grade cell* per graded task of the notebook (e.g. ``test_softmax``, 2 points).
+``sync_gradebook`` maps each hidden test to the grade cell of the task it tests and stores, per cell,
 
     auto_score = cell points * (points earned by its tests / points possible in its tests)
 
-which is simply the sum of its tests' scores when the notebook's points equal the graders' points (the intended
-set-up). How a test finds its cell: a grade cell ``test_<task>`` (or ``<task>_tests``) grades ``<task>``; a hidden
-test belongs to the task whose name appears in the test's name as a whole ``_``-separated word sequence
-(``test_softmax_shift_invariance`` -> ``softmax``; ``test_log_softmax_rows`` -> ``log_softmax``, longest name wins).
+which is simply the sum of its tests' scores when the notebook's points equal the graders' points (the
+intended set-up). How a test finds its cell: a grade cell ``test_<task>`` (or ``<task>_tests``) grades
+``<task>``; a hidden test belongs to the task whose name appears among the words of the test's name,
+which the engine spells ``<grader file>::<test function>`` (``softmax::test_gradients_flow`` -> ``softmax``;
+``log_softmax::test_rows`` -> ``log_softmax``: the longest task name wins).
 A test that names no task is an error, not a guess. Written (manually graded) cells are left to the TA.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import sysconfig
 import tempfile
+import warnings
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,11 +35,12 @@ from typing import Any
 
 from course_lib.errors import CourseError
 
+GRADER_ERROR = "grader_error"  # the engine's status for "grading itself failed; a TA should look"
 COURSE_ROOT = Path(__file__).resolve().parents[1] / "assignments"
 CONFIG_FILE = "nbgrader_config.py"
 
 
-# ----------------------------------------------------------------------------------------------------------------
+# ----------------------------------------------------------------------------------------------------
 # nbgrader's API, configured from the course root
 
 
@@ -66,14 +68,15 @@ def _put_scripts_on_path() -> None:
 
 def _failure_reason(result: Mapping[str, Any]) -> str:
     """The most telling line of a failed nbgrader call: its last exception line, else its last log line."""
-    lines = [line.strip() for line in (result.get("log") or result.get("error") or "").splitlines() if line.strip()]
+    text = result.get("log") or result.get("error") or ""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
     exceptions = [line for line in lines if re.match(r"^[\w.]+(Error|Exception): ", line)]
     return (exceptions or lines or ["no log"])[-1]
 
 
 def nbgrader_api(root: Path | str | None = None, *, db_url: str | None = None,
                  release_dir: Path | None = None):
-    """An ``NbGraderAPI`` for the course at ``root`` (default ``assignments/``), configured by its config file.
+    """An ``NbGraderAPI`` for the course at ``root`` (default ``assignments/``), configured by its config.
 
     ``db_url`` and ``release_dir`` override the config (used to record an assignment in another gradebook, or
     to release into a scratch directory).
@@ -103,7 +106,8 @@ def source_notebooks(assignment: str, root: Path | str | None = None) -> list[Pa
     folder = _course_root(root) / "source" / assignment
     notebooks = sorted(folder.glob("*.ipynb"))
     if not notebooks:
-        known = sorted(p.name for p in folder.parent.iterdir() if p.is_dir()) if folder.parent.is_dir() else []
+        parent = folder.parent
+        known = sorted(p.name for p in parent.iterdir() if p.is_dir()) if parent.is_dir() else []
         raise CourseError(f"no source notebook for assignment {assignment!r} in {folder} "
                           f"(assignments with sources: {', '.join(known) or 'none'})")
     return notebooks
@@ -125,7 +129,7 @@ def generate_release(assignment: str, root: Path | str | None = None, *, release
     return out
 
 
-# ----------------------------------------------------------------------------------------------------------------
+# ----------------------------------------------------------------------------------------------------
 # Engine results -> nbgrader gradebook
 
 
@@ -172,40 +176,42 @@ def map_tests_to_cells(test_names: Iterable[str], cells: list[GradeCellInfo]) ->
     return mapping
 
 
-def cell_scores(results: Mapping[str, Any], cells: list[GradeCellInfo]) -> dict[str, float]:
-    """Per grade cell, the points a results.json earns, scaled to the cell's own points.
+def cell_scores(tests: Iterable[Any], cells: list[GradeCellInfo]) -> dict[str, float]:
+    """Per grade cell, the points a submission's tests earn, scaled to the cell's own points.
 
-    A cell none of whose tests ran (missing, crashed submission) scores 0.
+    ``tests`` are the engine's test results (``.name``, ``.score``, ``.max_score``). A cell none of whose
+    tests ran (a missing or unreadable submission has no tests) scores 0.
     """
-    tests = results.get("tests") or []
-    mapping = map_tests_to_cells([test["name"] for test in tests], cells)
+    tests = list(tests)
+    mapping = map_tests_to_cells([test.name for test in tests], cells)
+    cell_max = {cell.name: cell.max_score for cell in cells}
     earned = {cell.name: 0.0 for cell in cells}
     possible = {cell.name: 0.0 for cell in cells}
     for test in tests:
-        cell = mapping[test["name"]]
-        earned[cell.name] += float(test.get("score") or 0.0)
-        possible[cell.name] += float(test.get("max_score") or 0.0)
-    return {cell.name: (cell.max_score * earned[cell.name] / possible[cell.name] if possible[cell.name] else 0.0)
-            for cell in cells}
+        cell = mapping[test.name]
+        earned[cell.name] += float(test.score)
+        possible[cell.name] += float(test.max_score)
+    return {name: cell_max[name] * earned[name] / possible[name] if possible[name] else 0.0
+            for name in earned}
 
 
-def read_results(grades_dir: Path | str) -> dict[str, dict[str, Any]]:
-    """``{student_id: results.json contents}`` for every ``<grades_dir>/<student>/results.json``."""
+def read_grades(grades_dir: Path | str, assignment: str) -> dict[str, Any]:
+    """``{student: SubmissionResult}`` for every student ``llmcourse grade`` finished in ``grades_dir``.
+
+    We read the engine's full record (``<student>/grading.json``) rather than ``results.json``: its test
+    names (``softmax::test_gradients_flow``) say which task a test grades; results.json shows students
+    only the test's description.
+    """
+    from autograder.report import read_graded
+
     grades_dir = Path(grades_dir)
     if not grades_dir.is_dir():
         raise CourseError(f"grades directory {grades_dir} does not exist (run `llmcourse grade` first)")
-    found: dict[str, dict[str, Any]] = {}
-    for path in sorted(grades_dir.glob("*/results.json")):
-        try:
-            results = json.loads(path.read_text())
-        except (OSError, json.JSONDecodeError) as err:
-            raise CourseError(f"{path} is not readable JSON: {err}") from err
-        if not isinstance(results, dict) or not isinstance(results.get("tests", []), list):
-            raise CourseError(f"{path} is not a Gradescope results file (no 'tests' list)")
-        found[path.parent.name] = results
-    if not found:
-        raise CourseError(f"no <student>/results.json files under {grades_dir}")
-    return found
+    graded = read_graded(grades_dir, assignment)
+    if not graded:
+        raise CourseError(f"no graded {assignment} submissions under {grades_dir} "
+                          f"(expected <student>/grading.json from `llmcourse grade`)")
+    return graded
 
 
 def record_assignment(assignment: str, db_url: str, root: Path | str | None = None) -> None:
@@ -229,26 +235,35 @@ def sync_gradebook(assignment: str, grades_dir: Path | str, db: Path | str,
                    root: Path | str | None = None) -> dict[str, dict[str, float]]:
     """Write every graded student's scores from ``grades_dir`` into nbgrader's gradebook ``db``.
 
-    Creates the assignment, the students and their submissions as needed, sets ``auto_score`` on each
-    autograded cell and marks it as not needing a manual grade. Returns ``{student: {cell: score}}``.
+    Records the assignment's cells first if the gradebook does not know them yet (``llmcourse release``
+    records them in the course gradebook). Creates students and submissions as needed, and sets
+    ``auto_score`` on each autograded cell. A submission the engine could not grade because of its own
+    failure (``grader_error``) is flagged "needs manual grade" so it stands out in formgrader.
+    Returns ``{student: {cell: score}}``.
     Rerunning it overwrites the autograded scores with the current ones; manual scores are kept.
     """
-    results = read_results(grades_dir)
+    graded = read_grades(grades_dir, assignment)
     db_url = db_url_for(db)
-    record_assignment(assignment, db_url, root)
+    api = nbgrader_api(root, db_url=db_url)
+    with api.gradebook as gradebook:
+        recorded = any(a.name == assignment and a.notebooks for a in gradebook.assignments)
+    if not recorded:  # `llmcourse release` records it; a fresh gradebook learns it here
+        record_assignment(assignment, db_url, root)
     written: dict[str, dict[str, float]] = {}
-    with nbgrader_api(root, db_url=db_url).gradebook as gradebook:
+    with api.gradebook as gradebook:
         cells = graded_cells(gradebook, assignment)
         if not cells:
             raise CourseError(f"assignment {assignment} has no autograded cells in its source notebook")
-        for student, student_results in results.items():
-            scores = cell_scores(student_results, cells)
+        for student, result in graded.items():
+            scores = cell_scores(result.tests, cells)
             gradebook.update_or_create_student(student)
-            gradebook.update_or_create_submission(assignment, student)
+            with warnings.catch_warnings():  # nbgrader's add_submission trips a harmless SQLAlchemy warning
+                warnings.simplefilter("ignore", category=Warning)
+                gradebook.update_or_create_submission(assignment, student)
             for cell in cells:
                 grade = gradebook.find_grade(cell.name, cell.notebook, assignment, student)
                 grade.auto_score = scores[cell.name]
-                grade.needs_manual_grade = False
+                grade.needs_manual_grade = result.status == GRADER_ERROR
             gradebook.db.commit()
             written[student] = scores
     return written

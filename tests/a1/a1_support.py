@@ -20,13 +20,14 @@ def load_mutants():
     return module
 
 
-def hidden_tests() -> dict[str, float]:
-    """test function name -> points, read from the grader files without importing them."""
+def hidden_tests(engine_names: bool = False) -> dict[str, float]:
+    """test function name (or the engine's ``<file stem>::<function>``) -> points, read without importing."""
     tests = {}
     for path in sorted(GRADERS.glob("test_*.py")):
+        stem = path.stem.removeprefix("test_")
         for node in ast.parse(path.read_text()).body:
             if isinstance(node, ast.FunctionDef) and node.name.startswith("test_"):
                 points = [d.args[0].value for d in node.decorator_list
                           if isinstance(d, ast.Call) and getattr(d.func, "attr", "") == "points"]
-                tests[node.name] = float(points[0]) if points else 0.0
+                tests[f"{stem}::{node.name}" if engine_names else node.name] = float(points[0]) if points else 0.0
     return tests

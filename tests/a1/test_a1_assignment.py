@@ -7,6 +7,7 @@ from a1_support import GRADERS, SOURCE, hidden_tests, load_mutants
 
 from autograder.answer_key import is_current, make_answer_key
 from autograder.manifest import load_manifest
+from autograder.nbgrader_bridge import GradeCellInfo, map_tests_to_cells
 
 
 def test_manifest_total_matches_the_graders() -> None:
@@ -26,6 +27,23 @@ def test_notebook_has_the_graded_names_and_one_written_answer() -> None:
     assert len(written) == 1 and written[0].metadata["nbgrader"]["solution"]
     # manual points + autograded points = 100
     assert written[0].metadata["nbgrader"]["points"] + load_manifest("a1_ngrams").total_points == 100
+
+
+def test_every_hidden_test_maps_to_the_grade_cell_of_its_task() -> None:
+    """So that gradebook-sync can put the engine's scores into nbgrader: cell points = its tests' points."""
+    nb = nbformat.read(SOURCE, as_version=4)
+    cells = [GradeCellInfo(c.metadata.nbgrader.grade_id, "a1_ngrams", float(c.metadata.nbgrader.points))
+             for c in nb.cells if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("grade")]
+    tests = hidden_tests(engine_names=True)
+    mapping = map_tests_to_cells(tests, cells)
+    for cell in cells:
+        mine = {name for name, target in mapping.items() if target.name == cell.name}
+        assert mine, f"no hidden test grades {cell.name}"
+        assert sum(tests[name] for name in mine) == cell.max_score, (cell.name, sorted(mine))
+    # each test lands in the cell of the notebook section it tests, e.g. part3::test_kneser_ney_* -> test_kneser_ney
+    assert mapping["part3::test_counts_types_match_reference"].name == "test_counts"
+    assert mapping["part2::test_train_bpe_special_tokens_never_merged"].name == "test_train_bpe"
+    assert mapping["part2::test_bpe_decode_split_utf8"].name == "test_bpe"
 
 
 def test_at_least_15_mutants_each_applies_once_and_names_real_tests() -> None:

@@ -37,7 +37,7 @@ def test_perplexity_add_k(student, seed):
 
 
 @pytest.mark.points(2)
-def test_perplexity_kneser_ney(student, seed):
+def test_perplexity_interpolated_kn(student, seed):
     """Kneser-Ney perplexity (orders 1 to 3) on held-out sentences with unseen words and an empty sentence."""
     _perplexity(student, seed, "kneser_ney", discount=0.75)
 
@@ -83,7 +83,7 @@ def check_distribution(got, want: np.ndarray, what: str, atol: float = 1e-9) -> 
 
 
 @pytest.mark.points(2)
-def test_apply_temperature(student, seed):
+def test_sampling_apply_temperature(student, seed):
     """apply_temperature for T in {0.5, 1, 2} and a random T, on random distributions with zeros."""
     rng = random.Random(seed)
     for temperature in (0.5, 1.0, 2.0, round(rng.uniform(0.2, 5), 3)):
@@ -93,7 +93,7 @@ def test_apply_temperature(student, seed):
 
 
 @pytest.mark.points(1)
-def test_apply_temperature_extremes(student, seed):
+def test_sampling_temperature_extremes(student, seed):
     """apply_temperature at a very low temperature (0.01) and with tiny probabilities does not underflow."""
     rng = random.Random(seed)
     for temperature in (0.01, 0.03):
@@ -103,7 +103,7 @@ def test_apply_temperature_extremes(student, seed):
 
 
 @pytest.mark.points(2)
-def test_sample_index(student, seed):
+def test_sampling_sample_index(student, seed):
     """sample_index for random u, u exactly on a cumulative boundary, u = 0, and zero-probability entries."""
     rng = random.Random(seed)
     dyadic = [0.25, 0.0, 0.25, 0.5]  # exact cumulative sums 0.25, 0.25, 0.5, 1.0
@@ -132,7 +132,7 @@ def chi_square_p_value(observed: list[int], expected: np.ndarray) -> float:
 
 
 @pytest.mark.points(2)
-def test_generate_samples_the_model(student, seed):
+def test_sampling_generate_follows_the_model(student, seed):
     """generate's first word, over 400 seeds at T=0.5 and T=2, follows the model's tempered distribution."""
     rng = random.Random(seed)
     words = vocabulary(rng, 5)[:5]
@@ -155,7 +155,7 @@ def test_generate_samples_the_model(student, seed):
 
 
 @pytest.mark.points(1)
-def test_generate_stops_at_end_and_max_len(student, seed):
+def test_sampling_generate_stops_at_end_and_max_len(student, seed):
     """generate continues the context, stops at </s> (not returned) and after max_len words; seeds reproduce."""
     rng = random.Random(seed)
     words = vocabulary(rng, 8)

@@ -75,7 +75,7 @@ def test_build_vocab_min_freq_and_specials(student, seed):
 
 
 @pytest.mark.points(2)
-def test_tokens_to_ids_unknown(student, seed):
+def test_vocab_tokens_to_ids_unknown(student, seed):
     """tokens_to_ids maps unseen tokens (and Unicode ones) to the <unk> id; [] gives []."""
     rng = random.Random(seed)
     words = vocabulary(rng, 10)

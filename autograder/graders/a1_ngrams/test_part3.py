@@ -56,7 +56,7 @@ def test_pad_sentence(student, seed):
 
 
 @pytest.mark.points(2)
-def test_vocab_matches_reference(student, seed):
+def test_counts_types_match_reference(student, seed):
     """vocab() after fit: kept training types plus <unk> and </s>, sorted, never <s> (unk_threshold 1 to 3)."""
     rng = random.Random(seed)
     for threshold in (1, 2, 3):

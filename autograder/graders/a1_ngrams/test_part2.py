@@ -6,8 +6,9 @@ import random
 import pytest
 from a1_inputs import check_list, check_pairs, check_type, random_corpus, random_text
 
-from course_lib.tokenizers import BPETokenizer, pretokenize, split_on_special_tokens, train_bpe
+from course_lib.tokenizers import BPETokenizer, train_bpe
 from course_lib.tokenizers.bpe_train import merge_pair
+from course_lib.tokenizers.pretokenize import pretokenize, split_on_special_tokens
 
 SPECIALS = ["<|endoftext|>", "[SEP]"]
 

@@ -104,6 +104,15 @@ def check_float(got: Any, want: float, what: str, rel: float = 1e-9, abs_: float
         raise AssertionError(f"{what} is wrong (relative error {abs(got - want) / max(abs(want), 1e-300):.2g})")
 
 
+def fit_both(student, sentences: list[list[str]], order: int, **options):
+    """The student's NGramLM (living in the worker) and the reference, fitted on the same sentences."""
+    from course_lib.ngram import NGramLM
+
+    lm = student.new("NGramLM", order, **options)
+    lm.fit(sentences)
+    return lm, NGramLM(order, **options).fit(sentences)
+
+
 def full_context(context: list[str], order: int) -> list[str]:
     """The context left-padded with <s> to at least order-1 words (the history the formulas use)."""
     return ["<s>"] * max(0, order - 1 - len(context)) + list(context)

@@ -172,6 +172,11 @@ def test_bpe_encode_matches_reference(student, seed):
     merges, reference = reference_bpe(corpus, vocab_size, [])
     for text in ["", corpus[:200], random_corpus(rng, 40, alphabet="abcdé"), random_text(rng)]:
         check_list(student.bpe_encode(text, merges), reference.encode(text), f"bpe_encode({text[:30]!r}..., merges)")
+    # overlapping merges: (a, b) is learned before (b, c), so "abc" must become [ab, c], not [a, bc]
+    a, b, c = rng.sample("abcdefghijklmnop", 3)
+    merges, reference = reference_bpe(f"{a}{b}\n" * 3 + f"{b}{c}\n" * 2, 258, [])
+    for text in (a + b + c, (a + b + c) * rng.randint(2, 4)):
+        check_list(student.bpe_encode(text, merges), reference.encode(text), f"bpe_encode({text!r}, {merges})")
 
 
 @pytest.mark.points(2)
@@ -204,10 +209,12 @@ def test_bpe_decode_round_trip(student, seed):
 def test_bpe_decode_split_utf8(student, seed):
     """bpe_decode of ids that cut a multi-byte character in half gives U+FFFD, never an error."""
     rng = random.Random(seed)
-    text = "".join(rng.choices(["é", "日本", "🙂", "ü", " a"], k=12))
+    text = "".join(rng.choices(["é", "日本", "🙂", "ü", " a"], k=12)) + "🙂"
     reference = BPETokenizer(*train_bpe("", 256, progress=False))
-    ids = reference.encode(text)
-    for cut in sorted(rng.sample(range(1, len(ids)), 4)):
+    ids = reference.encode(text)  # one id per byte: no merges
+    raw = text.encode("utf-8")
+    inside = [i for i in range(1, len(raw)) if raw[i] & 0xC0 == 0x80]  # cutting here splits a character
+    for cut in sorted(rng.sample(inside, 3)):
         for part in (ids[:cut], ids[cut:]):
             got = student.bpe_decode(part, [])
             check_type(got, str, "bpe_decode")

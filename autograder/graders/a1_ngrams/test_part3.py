@@ -4,7 +4,7 @@ Oracle: course_lib.ngram.NGramLM on corpora and queries drawn at grading time.""
 import random
 
 import pytest
-from a1_inputs import check_float, check_list, check_type, full_context, random_sentences, vocabulary
+from a1_inputs import check_float, check_list, check_type, fit_both, full_context, random_sentences, vocabulary
 
 from course_lib.ngram import NGramLM
 
@@ -12,12 +12,6 @@ from course_lib.ngram import NGramLM
 def corpus(rng: random.Random, n_types: int = 8, n_sentences: int = 25) -> tuple[list[str], list[list[str]]]:
     words = vocabulary(rng, n_types)
     return words, random_sentences(rng, n_sentences, words, max_len=7)
-
-
-def fit_both(student, sentences, order, **options):
-    lm = student.new("NGramLM", order, **options)
-    lm.fit(sentences)
-    return lm, NGramLM(order, **options).fit(sentences)
 
 
 def queries(rng: random.Random, reference: NGramLM, words: list[str], n: int, unseen: bool = True):

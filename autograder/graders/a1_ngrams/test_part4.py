@@ -8,15 +8,7 @@ from statistics import NormalDist
 
 import numpy as np
 import pytest
-from a1_inputs import check_float, check_type, random_sentences, vocabulary
-
-from course_lib.ngram import NGramLM
-
-
-def fit_both(student, sentences, order, **options):
-    lm = student.new("NGramLM", order, **options)
-    lm.fit(sentences)
-    return lm, NGramLM(order, **options).fit(sentences)
+from a1_inputs import check_float, check_type, fit_both, random_sentences, vocabulary
 
 
 def _perplexity(student, seed, smoothing: str, **options) -> None:

@@ -79,9 +79,12 @@ def plot_perplexity(orders: Sequence[int], perplexities: dict[str, Sequence[floa
 def plot_tradeoff(names: Sequence[str], vocab_sizes: Sequence[int], tokens_per_word: Sequence[float]) -> Figure:
     """Vocabulary size against sequence length (tokens per word) for several tokenisers."""
     fig, ax = _new_axes()
-    ax.scatter(vocab_sizes, tokens_per_word)
-    for name, x, y in zip(names, vocab_sizes, tokens_per_word):
-        ax.annotate(name, (x, y), textcoords="offset points", xytext=(5, 5))
+    markers = "osD^vP*X"
+    # a legend rather than text labels: neighbouring points (words vs large BPE) would make labels overlap
+    for i, (name, x, y) in enumerate(zip(names, vocab_sizes, tokens_per_word)):
+        ax.scatter([x], [y], marker=markers[i % len(markers)], s=60, label=name)
+    ax.legend(fontsize=8)
+    ax.margins(x=0.1, y=0.1)
     ax.set_xscale("log")
     ax.set_xlabel("vocabulary size (log scale)")
     ax.set_ylabel("tokens per word")

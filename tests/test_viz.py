@@ -53,8 +53,9 @@ def test_plot_perplexity_leaves_out_infinite_values_and_says_so() -> None:
 
 def test_tradeoff_and_oov_plots() -> None:
     fig = viz.plot_tradeoff(["chars", "words"], [100, 5000], [4.5, 1.0])
-    offsets = fig.axes[0].collections[0].get_offsets()
-    assert offsets.tolist() == [[100, 4.5], [5000, 1.0]]
+    points = [c.get_offsets().tolist() for c in fig.axes[0].collections]
+    assert points == [[[100, 4.5]], [[5000, 1.0]]]
+    assert [t.get_text() for t in fig.axes[0].get_legend().get_texts()] == ["chars", "words"]
     fig = viz.plot_oov(["words", "bpe"], [0.05, 0.0])
     assert [round(b.get_height(), 6) for b in fig.axes[0].patches] == [5.0, 0.0]
 

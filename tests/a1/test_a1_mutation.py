@@ -1,12 +1,14 @@
 """Grade the A1 solution, the untouched release and every mutant in one batch with the real engine.
 
 Solution -> full marks; release -> 0; every mutant loses points on each hidden test meant to catch it. The kill
-rate (mutants scoring below full marks) is printed: ``pytest tests/a1/test_a1_mutation.py -m slow -s``.
+rate (mutants scoring below full marks) is printed: ``pytest tests/a1/test_a1_mutation.py -s``; set
+``A1_MUTATION_SEED`` to grade with other grading-time inputs.
 """
 
 from __future__ import annotations
 
 import csv
+import os
 from pathlib import Path
 
 import nbformat
@@ -38,7 +40,8 @@ def gradebook(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, s
     apply_mutant = load_mutants().apply_mutant
     for mutant in MUTANTS:
         submit(f"mutant_{mutant.name}", apply_mutant(solution, mutant))
-    grade_batch("a1_ngrams", submitted, root / "grades", jobs=2, seed=20261123)
+    seed = int(os.environ.get("A1_MUTATION_SEED", "20261123"))  # other seeds: other grading-time inputs
+    grade_batch("a1_ngrams", submitted, root / "grades", jobs=2, seed=seed)
     with open(root / "grades" / "grades.csv", newline="") as f:
         return {row["student_id"]: row for row in csv.DictReader(f)}
 

@@ -114,10 +114,11 @@ def test_pad_and_truncate_matches_reference(student, seed):
 
 @pytest.mark.points(3)
 def test_pad_and_truncate_edge_cases(student, seed):
-    """pad_and_truncate on an empty batch, empty sequences, and max_len=0."""
+    """pad_and_truncate on an empty batch, empty sequences, max_len=0, and truncating a long sequence."""
     rng = random.Random(seed)
-    cases = [([], None), ([], 4), ([[], []], None), ([[], [rng.randint(1, 9)]], 3),
-             ([[rng.randint(1, 9) for _ in range(5)]], 0)]
+    long = [rng.randint(1, 9) for _ in range(6)]
+    cases = [([], None), ([], 4), ([[], []], None), ([[], [rng.randint(1, 9)]], 3), ([long], 0),
+             ([long, long[:2]], 3)]  # truncation keeps the first max_len ids
     for batch, max_len in cases:
         _check_batch(student.pad_and_truncate(batch, max_len, 0), batch, max_len, 0,
                      f"pad_and_truncate({batch}, max_len={max_len})")

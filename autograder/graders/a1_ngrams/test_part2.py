@@ -79,10 +79,11 @@ def test_pretokenize_special_tokens(student, seed):
 def test_pretokenize_overlapping_special_tokens(student, seed):
     """overlapping special tokens: the longest match wins wherever both could match."""
     rng = random.Random(seed)
-    specials = ["<|a|>", "<|a|><|a|>", "<|"]
-    rng.shuffle(specials)
-    for _ in range(4):
-        text = with_specials(rng, ["<|a|>", "<|a|><|a|>", "<|"], n=5)
+    for i in range(4):
+        specials = ["<|", "<|a|>", "<|a|><|a|>"]  # shortest first: only sorting by length gets it right
+        if i % 2:
+            rng.shuffle(specials)
+        text = with_specials(rng, specials, n=5)
         check_list(student.pretokenize(text, specials), reference_pieces(text, specials),
                    f"pretokenize({text[:40]!r}..., {specials})")
 

@@ -22,6 +22,13 @@ MUTANTS = load_mutants().MUTANTS
 
 pytestmark = pytest.mark.slow
 
+# Submissions that call the reference implementations (forbidden by the manifest) instead of their own code.
+CHEATS = [
+    ("cheat_ngram", "imports", "import regex", "import regex\nfrom course_lib.ngram import NGramLM as Reference"),
+    ("cheat_vocab", "vocab", "    counts = Counter(token for sentence in sentences for token in sentence)",
+     "    from course_lib.data import Vocab\n    return Vocab.build(sentences, min_freq, specials).token_to_id"),
+]
+
 
 @pytest.fixture(scope="module")
 def gradebook(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, str]]:
@@ -40,6 +47,8 @@ def gradebook(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, s
     apply_mutant = load_mutants().apply_mutant
     for mutant in MUTANTS:
         submit(f"mutant_{mutant.name}", apply_mutant(solution, mutant))
+    for name, cell, old, new in CHEATS:
+        submit(name, apply_mutant(solution, load_mutants().Mutant(name, "", cell, old, new, ())))
     seed = int(os.environ.get("A1_MUTATION_SEED", "20261123"))  # other seeds: other grading-time inputs
     grade_batch("a1_ngrams", submitted, root / "grades", jobs=2, seed=seed)
     with open(root / "grades" / "grades.csv", newline="") as f:
@@ -59,6 +68,17 @@ def test_solution_gets_full_marks(gradebook) -> None:
 def test_untouched_release_gets_zero(gradebook) -> None:
     row = gradebook["release"]
     assert row["status"] == "graded" and float(row["score"]) == 0, row
+
+
+def test_using_a_forbidden_module_scores_zero(gradebook) -> None:
+    row = gradebook["cheat_ngram"]
+    assert float(row["score"]) == 0, row  # a forbidden module taints every graded name
+
+
+def test_using_a_forbidden_api_costs_only_the_tests_that_depend_on_it(gradebook) -> None:
+    row = gradebook["cheat_vocab"]
+    lost = {c.split("::")[1] for c, v in row.items() if "::" in c and float(v) == 0}
+    assert lost == {"test_build_vocab_matches_reference", "test_build_vocab_min_freq_and_specials"}, lost
 
 
 @pytest.mark.parametrize("mutant", MUTANTS, ids=lambda m: m.name)

@@ -67,6 +67,7 @@ def test_build_vocab_min_freq_and_specials(student, seed):
     for min_freq in (2, 3):
         words = vocabulary(rng, 12) + ["<s>"]
         sentences = random_sentences(rng, 15, words, max_len=7)
+        sentences += [["exactly"] * min_freq, ["fewer"] * (min_freq - 1)]  # on both sides of min_freq
         specials = ["<unk>", "<pad>", "<s>", "</s>"]
         rng.shuffle(specials)
         want = Vocab.build(sentences, min_freq=min_freq, specials=specials).token_to_id

@@ -55,6 +55,8 @@ def test_counts_types_match_reference(student, seed):
     rng = random.Random(seed)
     for threshold in (1, 2, 3):
         _, sentences = corpus(rng)
+        sentences += [["exactly"] * threshold, ["fewer"] * (threshold - 1)]  # on both sides of the threshold
+        rng.shuffle(sentences)
         lm, reference = fit_both(student, sentences, rng.randint(1, 3), unk_threshold=threshold)
         check_list(lm.vocab(), reference.vocab, f"vocab() with unk_threshold={threshold}")
 
@@ -81,6 +83,7 @@ def test_counts_with_rare_words(student, seed):
     rng = random.Random(seed)
     for threshold in (2, 3):
         words, sentences = corpus(rng, n_types=14, n_sentences=12)
+        sentences += [["a", "exactly"] * threshold, ["a", "fewer"] * (threshold - 1)]
         lm, reference = fit_both(student, sentences, 2, unk_threshold=threshold)
         for gram in reference.counts[2]:
             if lm.count(list(gram)) != reference.count(gram):

@@ -79,7 +79,9 @@ def load_manifest(assignment: str, graders_root: Path | None = None) -> Manifest
     path = grader_dir / "manifest.toml"
     if not path.is_file():
         known = sorted(p.parent.name for p in root.glob("*/manifest.toml"))
-        raise CourseError(f"no grader for assignment {assignment!r} (no {path}); known: {', '.join(known) or 'none'}")
+        raise CourseError(
+            f"no grader for assignment {assignment!r} (no {path}); known: {', '.join(known) or 'none'}"
+        )
     try:
         raw = tomllib.loads(path.read_text())
     except tomllib.TOMLDecodeError as err:
@@ -90,8 +92,11 @@ def load_manifest(assignment: str, graders_root: Path | None = None) -> Manifest
         if unknown:
             raise CourseError(f"{path}: unknown limits {sorted(unknown)}")
         forbidden = raw.get("forbidden", {})
-        source = (grader_dir / raw["source_notebook"] if "source_notebook" in raw
-                  else _find_source_notebook(grader_dir, raw["notebook"], assignment))
+        source = (
+            grader_dir / raw["source_notebook"]
+            if "source_notebook" in raw
+            else _find_source_notebook(grader_dir, raw["notebook"], assignment)
+        )
         manifest = Manifest(
             assignment=str(raw.get("assignment", assignment)),
             notebook=str(raw["notebook"]),

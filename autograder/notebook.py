@@ -53,8 +53,10 @@ def find_notebook(student_dir: Path, manifest: Manifest) -> tuple[Path, list[str
     if expected not in notebooks:
         if not notebooks:
             raise SubmissionProblem("missing", f"no notebook submitted (expected {manifest.notebook})")
-        raise SubmissionProblem("wrong_file_name", f"expected a notebook named {manifest.notebook}, found {names}; "
-                                "rename it and resubmit")
+        raise SubmissionProblem(
+            "wrong_file_name",
+            f"expected a notebook named {manifest.notebook}, found {names}; rename it and resubmit",
+        )
     flags = ["extra_notebooks"] if len(notebooks) > 1 else []
     return expected, flags
 
@@ -67,7 +69,9 @@ def read_notebook(path: Path, manifest: Manifest, flags: list[str] | None = None
     try:
         raw = json.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as err:
-        raise SubmissionProblem("invalid_notebook", f"{path.name} is not valid notebook JSON ({err})") from None
+        raise SubmissionProblem(
+            "invalid_notebook", f"{path.name} is not valid notebook JSON ({err})"
+        ) from None
     if not isinstance(raw, dict) or not isinstance(raw.get("nbformat"), int):
         raise SubmissionProblem("invalid_notebook", f"{path.name} is JSON but not a Jupyter notebook")
     raw_cells = _cells_of(raw, path.name, flags)
@@ -89,15 +93,20 @@ def _read_regular_file(path: Path, max_bytes: int) -> bytes:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
     except OSError as err:
         if path.is_symlink():
-            raise SubmissionProblem("symlink", f"{path.name} is a symbolic link; submit the notebook itself") from None
+            raise SubmissionProblem(
+                "symlink", f"{path.name} is a symbolic link; submit the notebook itself"
+            ) from None
         raise SubmissionProblem("unreadable", f"cannot open {path.name}: {err.strerror}") from None
     with os.fdopen(fd, "rb") as handle:
         info = os.fstat(handle.fileno())
         if not stat.S_ISREG(info.st_mode):
             raise SubmissionProblem("invalid_notebook", f"{path.name} is not a regular file")
         if info.st_size > max_bytes:
-            raise SubmissionProblem("too_large", f"{path.name} is {info.st_size / 2**20:.1f} MB, over the "
-                                    f"{max_bytes // 2**20} MB limit (clear large outputs and resubmit)")
+            raise SubmissionProblem(
+                "too_large",
+                f"{path.name} is {info.st_size / 2**20:.1f} MB, over the "
+                f"{max_bytes // 2**20} MB limit (clear large outputs and resubmit)",
+            )
         data = handle.read(max_bytes + 1)
     if len(data) > max_bytes:
         raise SubmissionProblem("too_large", f"{path.name} is over the {max_bytes // 2**20} MB limit")
@@ -113,12 +122,15 @@ def _cells_of(raw: dict, name: str, flags: list[str]) -> list:
         try:
             raw = nbformat.convert(nbformat.from_dict(raw), 4)
         except Exception as err:  # noqa: BLE001 - any failure to upgrade is a malformed v3 notebook
-            raise SubmissionProblem("invalid_notebook", f"{name} is an nbformat 3 notebook that could not be "
-                                    f"upgraded ({err.__class__.__name__})") from None
+            raise SubmissionProblem(
+                "invalid_notebook",
+                f"{name} is an nbformat 3 notebook that could not be upgraded ({err.__class__.__name__})",
+            ) from None
         flags.append("converted_from_nbformat_3")
     elif version != 4:
-        raise SubmissionProblem("unsupported_format", f"{name} is nbformat {version}; save it with Jupyter "
-                                "(nbformat 4)")
+        raise SubmissionProblem(
+            "unsupported_format", f"{name} is nbformat {version}; save it with Jupyter (nbformat 4)"
+        )
     cells = raw.get("cells")
     if not isinstance(cells, list):
         raise SubmissionProblem("invalid_notebook", f"{name} has no list of cells")
@@ -154,8 +166,10 @@ def _test_cell_sources(manifest: Manifest) -> frozenset[str]:
     if path not in _TEST_SOURCES:
         raw = json.loads(path.read_text())
         _TEST_SOURCES[path] = frozenset(
-            _text(c.get("source", "")).strip() for c in raw.get("cells", [])
-            if c.get("cell_type") == "code" and _is_test_cell(c.get("metadata", {}), "", frozenset()))
+            _text(c.get("source", "")).strip()
+            for c in raw.get("cells", [])
+            if c.get("cell_type") == "code" and _is_test_cell(c.get("metadata", {}), "", frozenset())
+        )
     return _TEST_SOURCES[path]
 
 

@@ -14,9 +14,10 @@ A grader is an ordinary pytest file in ``autograder/graders/<assignment>/test_*.
 Fixtures:
 
 - ``student``: calls into the worker. ``student.softmax(x, dim=0)`` calls a function by name;
-  ``student.call(name, *args, **kwargs)`` does the same; ``student.grad(name, *args, wrt=(0,), grad_output=g)``
-  returns ``(output, (grad_of_arg0, ...))`` computed by autograd in the worker; ``obj = student.new("Cls", ...)``
-  constructs an object that stays in the worker, ``obj.method(...)`` calls its methods and
+  ``student.call(name, *args, **kwargs)`` does the same;
+  ``student.grad(name, *args, wrt=(0,), grad_output=g)`` returns ``(output, (grad_of_arg0, ...))``
+  computed by autograd in the worker; ``obj = student.new("Cls", ...)`` constructs an object that stays
+  in the worker, ``obj.method(...)`` calls its methods and
   ``obj.get("attr")`` reads an attribute. Values come back as plain data (tensors are rebuilt as tensors).
 - ``seed`` (int) and ``rng`` (a seeded ``torch.Generator``): chosen at grading time, different per test,
   the same when the same submission is graded again.
@@ -65,21 +66,31 @@ class Student:
     def call(self, name: str, *args: Any, **kwargs: Any) -> Any:
         return self._request({"op": "call", "name": name}, name, args, kwargs, f"{name}(...)")[0]
 
-    def grad(self, name: str, *args: Any, wrt: tuple[int, ...] = (0,), grad_output: Any = None,
-             **kwargs: Any) -> tuple[Any, tuple]:
+    def grad(
+        self, name: str, *args: Any, wrt: tuple[int, ...] = (0,), grad_output: Any = None, **kwargs: Any
+    ) -> tuple[Any, tuple]:
         """Call ``name`` with gradients enabled on the positional args ``wrt``, backpropagate ``grad_output``
         (default: ones like the output is not known here, so it must be given) and return (output, grads)."""
         if grad_output is None:
             raise ValueError("student.grad needs grad_output (a tensor shaped like the output)")
-        value, grads = self._request({"op": "call", "name": name}, name, args, kwargs, f"{name}(...)",
-                                     grad={"wrt": list(wrt), "grad_output": grad_output})
+        value, grads = self._request(
+            {"op": "call", "name": name},
+            name,
+            args,
+            kwargs,
+            f"{name}(...)",
+            grad={"wrt": list(wrt), "grad_output": grad_output},
+        )
         return value, tuple(grads)
 
     def new(self, class_name: str, *args: Any, **kwargs: Any) -> RemoteObject:
-        return self._request({"op": "new", "name": class_name}, class_name, args, kwargs, f"{class_name}(...)")[0]
+        return self._request(
+            {"op": "new", "name": class_name}, class_name, args, kwargs, f"{class_name}(...)"
+        )[0]
 
-    def _request(self, header: dict, name: str, args: tuple, kwargs: dict, what: str,
-                 grad: dict | None = None) -> tuple[Any, Any]:
+    def _request(
+        self, header: dict, name: str, args: tuple, kwargs: dict, what: str, grad: dict | None = None
+    ) -> tuple[Any, Any]:
         self._plugin.names_used.add(name)
         args = tuple(a._ref_tree() if isinstance(a, RemoteObject) else a for a in args)
         return self._plugin.session.request(header, args, kwargs, grad, what, self._make_object)
@@ -98,12 +109,21 @@ class RemoteObject:
         if name.startswith("_"):
             raise AttributeError(name)
         return lambda *args, **kwargs: self._student._request(
-            {"op": "method", "object": self._ref.id, "name": name}, self._ref.type_name, args, kwargs,
-            f"{self._ref.type_name}.{name}(...)")[0]
+            {"op": "method", "object": self._ref.id, "name": name},
+            self._ref.type_name,
+            args,
+            kwargs,
+            f"{self._ref.type_name}.{name}(...)",
+        )[0]
 
     def get(self, attribute: str) -> Any:
-        return self._student._request({"op": "getattr", "object": self._ref.id, "name": attribute},
-                                      self._ref.type_name, (), {}, f"{self._ref.type_name}.{attribute}")[0]
+        return self._student._request(
+            {"op": "getattr", "object": self._ref.id, "name": attribute},
+            self._ref.type_name,
+            (),
+            {},
+            f"{self._ref.type_name}.{attribute}",
+        )[0]
 
     def _ref_tree(self) -> Any:
         raise TypeError("passing worker objects as arguments is not supported")
@@ -166,8 +186,13 @@ class GradingPlugin:
         base = {"name": test_name(item.nodeid), "description": description, "max_score": points}
         flagged = [self.scan.reason(n) for n in sorted(self.names_used) if self.scan.reason(n)]
         if flagged:
-            return TestResult(**base, score=0.0, outcome="forbidden", kind="forbidden",
-                              message="scored 0: " + "; ".join(flagged))
+            return TestResult(
+                **base,
+                score=0.0,
+                outcome="forbidden",
+                kind="forbidden",
+                message="scored 0: " + "; ".join(flagged),
+            )
         if report.passed:
             return TestResult(**base, score=points, outcome="passed", message="")
         exc = call.excinfo.value if call.excinfo else None
@@ -195,4 +220,7 @@ def explain_failure(exc: BaseException | None) -> tuple[str, str]:
     if exc is None:
         return "error", "the test did not complete"
     first = (str(exc).splitlines() or [""])[0][:200]
-    return "error", f"the check could not be completed with what your code returned ({type(exc).__name__}: {first})"
+    return (
+        "error",
+        f"the check could not be completed with what your code returned ({type(exc).__name__}: {first})",
+    )

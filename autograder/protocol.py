@@ -39,10 +39,22 @@ MAX_NODES = 100_000
 MAX_ARRAYS = 256
 
 # numpy dtype name -> allowed; torch dtypes cross as the same name (bfloat16 travels as float32).
-ARRAY_DTYPES = frozenset({
-    "bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",
-    "float16", "float32", "float64",
-})
+ARRAY_DTYPES = frozenset(
+    {
+        "bool",
+        "int8",
+        "int16",
+        "int32",
+        "int64",
+        "uint8",
+        "uint16",
+        "uint32",
+        "uint64",
+        "float16",
+        "float32",
+        "float64",
+    }
+)
 TENSOR_DTYPES = frozenset(ARRAY_DTYPES - {"uint16", "uint32", "uint64"} | {"bfloat16"})
 
 
@@ -64,6 +76,7 @@ class ObjectRef:
 
 # --------------------------------------------------------------------------- encoding (either side)
 
+
 def encode(value: Any, *, object_id: Any = None) -> tuple[dict | list | Any, list[np.ndarray]]:
     """Turn ``value`` into (JSON-able tree, arrays). ``object_id(obj)`` may return an id to send an object
     by reference; otherwise objects with behaviour raise :class:`EncodeError`."""
@@ -81,8 +94,9 @@ def _encode(value: Any, arrays: list[np.ndarray], object_id: Any, depth: int, wh
     if kind is list:
         return [_encode(v, arrays, object_id, depth + 1, f"{where}[{i}]") for i, v in enumerate(value)]
     if kind is tuple:
-        return {"$tuple": [_encode(v, arrays, object_id, depth + 1, f"{where}[{i}]")
-                           for i, v in enumerate(value)]}
+        return {
+            "$tuple": [_encode(v, arrays, object_id, depth + 1, f"{where}[{i}]") for i, v in enumerate(value)]
+        }
     if kind is dict:
         out = {}
         for key, v in value.items():
@@ -102,17 +116,22 @@ def _encode(value: Any, arrays: list[np.ndarray], object_id: Any, depth: int, wh
     if torch is not None and kind is torch.Tensor:
         return _encode_tensor(value, arrays, torch, where)
     if torch is not None and isinstance(value, torch.Tensor):
-        raise EncodeError(f"{where} is a {kind.__module__}.{kind.__qualname__}, a subclass of torch.Tensor; "
-                          "return a plain torch.Tensor")
+        raise EncodeError(
+            f"{where} is a {kind.__module__}.{kind.__qualname__}, a subclass of torch.Tensor; "
+            "return a plain torch.Tensor"
+        )
     if isinstance(value, (bool, int, float, str, list, tuple, dict, np.ndarray)):
-        raise EncodeError(f"{where} is a {kind.__qualname__}, a subclass of {kind.__mro__[1].__name__}; "
-                          "return plain values")
+        raise EncodeError(
+            f"{where} is a {kind.__qualname__}, a subclass of {kind.__mro__[1].__name__}; return plain values"
+        )
     if object_id is not None:
         ref = object_id(value)
         if ref is not None:
             return {"$object": ref, "type": kind.__qualname__}
-    raise EncodeError(f"{where} is a {kind.__qualname__} object; return a tensor, number, string, "
-                      "list, tuple or dict instead")
+    raise EncodeError(
+        f"{where} is a {kind.__qualname__} object; return a tensor, number, string, "
+        "list, tuple or dict instead"
+    )
 
 
 def _encode_tensor(t: Any, arrays: list[np.ndarray], torch: Any, where: str) -> dict:
@@ -135,6 +154,7 @@ def _torch() -> Any:
 
 
 # --------------------------------------------------------------------------- decoding (the trusted gate)
+
 
 def decode(tree: Any, arrays: list[np.ndarray], *, make_object: Any = None) -> Any:
     """Rebuild a value from (tree, arrays), validating every node. Tensors come back as plain tensors."""
@@ -211,6 +231,7 @@ def shift_arrays(tree: Any, offset: int) -> Any:
 
 
 # --------------------------------------------------------------------------- framing
+
 
 def pack(header: dict, arrays: list[np.ndarray]) -> bytes:
     """One frame: magic, JSON header (with the array count), then each array as length + .npy bytes."""

@@ -42,8 +42,16 @@ def gradescope_results(result: SubmissionResult) -> dict[str, Any]:
         "output": _summary_text(result),
         "visibility": "visible",
         "stdout_visibility": "hidden",
-        "tests": [{"name": t.description, "score": t.score, "max_score": t.max_score,
-                   "output": t.message or "passed", "visibility": "visible"} for t in result.tests],
+        "tests": [
+            {
+                "name": t.description,
+                "score": t.score,
+                "max_score": t.max_score,
+                "output": t.message or "passed",
+                "visibility": "visible",
+            }
+            for t in result.tests
+        ],
     }
 
 
@@ -65,14 +73,21 @@ def feedback_markdown(result: SubmissionResult) -> str:
     for note in result.notes:
         out.append(f"- Note: {_md(note)}")
     if result.cell_errors:
-        out += ["", "## Cells that raised an error", "",
-                "Grading runs your notebook top to bottom; these cells failed (the rest still ran):", ""]
+        out += [
+            "",
+            "## Cells that raised an error",
+            "",
+            "Grading runs your notebook top to bottom; these cells failed (the rest still ran):",
+            "",
+        ]
         out += [f"- {_md(e)}" for e in result.cell_errors]
     if result.tests:
         out += ["", "## Tests", "", "| | test | points | why |", "|---|---|---|---|"]
         for t in result.tests:
             mark = "✅" if t.outcome == "passed" else "❌"
-            out.append(f"| {mark} | {_md(t.description)} | {t.score:g} / {t.max_score:g} | {_md(t.message)} |")
+            out.append(
+                f"| {mark} | {_md(t.description)} | {t.score:g} / {t.max_score:g} | {_md(t.message)} |"
+            )
     out.append("")
     return "\n".join(out)
 
@@ -89,10 +104,12 @@ def feedback_html(markdown: str) -> str:
     from markdown_it import MarkdownIt
 
     body = MarkdownIt("js-default").enable("table").render(markdown)  # js-default: raw HTML is escaped
-    return ("<!doctype html><html><head><meta charset='utf-8'><title>Feedback</title>"
-            "<style>body{font-family:sans-serif;max-width:60em;margin:2em auto}"
-            "td,th{border:1px solid #ccc;padding:.3em .6em}table{border-collapse:collapse}</style>"
-            f"</head><body>{body}</body></html>\n")
+    return (
+        "<!doctype html><html><head><meta charset='utf-8'><title>Feedback</title>"
+        "<style>body{font-family:sans-serif;max-width:60em;margin:2em auto}"
+        "td,th{border:1px solid #ccc;padding:.3em .6em}table{border-collapse:collapse}</style>"
+        f"</head><body>{body}</body></html>\n"
+    )
 
 
 def write_student_outputs(out_dir: Path, result: SubmissionResult) -> None:
@@ -128,8 +145,17 @@ def write_grades_csv(out_dir: Path, results: list[SubmissionResult]) -> None:
     writer.writerow(["student_id", "assignment", "score", "max_score", "status", "flags", *test_names])
     for r in results:
         points = {t.name: t.score for t in r.tests}
-        writer.writerow([r.student_id, r.assignment, f"{r.score:g}", f"{r.max_score:g}", r.status,
-                         ";".join(r.flags), *(f"{points[n]:g}" if n in points else "" for n in test_names)])
+        writer.writerow(
+            [
+                r.student_id,
+                r.assignment,
+                f"{r.score:g}",
+                f"{r.max_score:g}",
+                r.status,
+                ";".join(r.flags),
+                *(f"{points[n]:g}" if n in points else "" for n in test_names),
+            ]
+        )
     write_atomic(out_dir / "grades.csv", buffer.getvalue())
 
 
@@ -137,7 +163,11 @@ def failure_reasons(results: list[SubmissionResult]) -> dict[str, int]:
     """How many submissions lost points for each reason (status, or the kind of each failed test)."""
     counts: dict[str, int] = {}
     for r in results:
-        reasons = {r.status} if r.status != GRADED else {t.kind or t.outcome for t in r.tests if t.outcome != "passed"}
+        reasons = (
+            {r.status}
+            if r.status != GRADED
+            else {t.kind or t.outcome for t in r.tests if t.outcome != "passed"}
+        )
         for reason in reasons:
             counts[reason] = counts.get(reason, 0) + 1
     return dict(sorted(counts.items(), key=lambda kv: -kv[1]))

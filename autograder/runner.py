@@ -49,9 +49,22 @@ from .plugin import TestResult, test_name
 GRADED = "graded"
 SUPERVISOR_GRACE_SECONDS = 60.0
 # pytest plugins a grading session does not need (unraisableexception alone costs two full gc.collect()s)
-NO_PLUGINS = [arg for name in ("cacheprovider", "unraisableexception", "threadexception", "faulthandler",
-                               "junitxml", "pastebin", "doctest", "legacypath", "tmpdir", "monkeypatch")
-              for arg in ("-p", f"no:{name}")]
+NO_PLUGINS = [
+    arg
+    for name in (
+        "cacheprovider",
+        "unraisableexception",
+        "threadexception",
+        "faulthandler",
+        "junitxml",
+        "pastebin",
+        "doctest",
+        "legacypath",
+        "tmpdir",
+        "monkeypatch",
+    )
+    for arg in ("-p", f"no:{name}")
+]
 
 
 @dataclass
@@ -102,8 +115,15 @@ class _Task:
 
 # --------------------------------------------------------------------------- public API
 
-def grade_submission(assignment: str, path: str | Path, *, student_id: str = "student", seed: int = 0,
-                     graders_root: Path | None = None) -> SubmissionResult:
+
+def grade_submission(
+    assignment: str,
+    path: str | Path,
+    *,
+    student_id: str = "student",
+    seed: int = 0,
+    graders_root: Path | None = None,
+) -> SubmissionResult:
     """Grade one notebook (a file, or a folder holding ``<manifest notebook name>``)."""
     manifest = load_manifest(assignment, graders_root)
     path = Path(path)
@@ -112,11 +132,19 @@ def grade_submission(assignment: str, path: str | Path, *, student_id: str = "st
     return results[0]
 
 
-def grade_batch(assignment: str, submitted_dir: str | Path, out_dir: str | Path, *, jobs: int | None = None,
-                resume: bool = False, students: Iterable[str] | None = None, seed: int = 0,
-                graders_root: Path | None = None,
-                on_result: Callable[[SubmissionResult], None] | None = None,
-                on_start: Callable[[int], None] | None = None) -> BatchResult:
+def grade_batch(
+    assignment: str,
+    submitted_dir: str | Path,
+    out_dir: str | Path,
+    *,
+    jobs: int | None = None,
+    resume: bool = False,
+    students: Iterable[str] | None = None,
+    seed: int = 0,
+    graders_root: Path | None = None,
+    on_result: Callable[[SubmissionResult], None] | None = None,
+    on_start: Callable[[int], None] | None = None,
+) -> BatchResult:
     """Grade every ``submitted_dir/<student>/<assignment>/``; write per-student outputs and ``grades.csv``."""
     from .report import read_graded, write_grades_csv, write_student_outputs
 
@@ -151,6 +179,7 @@ def grade_batch(assignment: str, submitted_dir: str | Path, out_dir: str | Path,
 
 # --------------------------------------------------------------------------- the warm runner
 
+
 def _warm_up() -> None:
     """Import what every supervisor and worker needs, once, before forking them."""
     import importlib
@@ -170,8 +199,14 @@ def _warm_up() -> None:
     gc.freeze()  # forked children neither copy nor rescan what the warm parent already holds
 
 
-def _run_all(manifest: Manifest, tasks: list[_Task], *, jobs: int, seed: int,
-             on_result: Callable[[SubmissionResult], None] | None = None) -> list[SubmissionResult]:
+def _run_all(
+    manifest: Manifest,
+    tasks: list[_Task],
+    *,
+    jobs: int,
+    seed: int,
+    on_result: Callable[[SubmissionResult], None] | None = None,
+) -> list[SubmissionResult]:
     from .sandbox import describe_exit, kill_uid, pick_uid
 
     _warm_up()
@@ -223,18 +258,28 @@ def _reap(running: dict, backstop: float) -> list[tuple[int, int]]:
     return done
 
 
-def _read_result(path: Path, task: _Task, manifest: Manifest, exit_text: str, started: float) -> SubmissionResult:
+def _read_result(
+    path: Path, task: _Task, manifest: Manifest, exit_text: str, started: float
+) -> SubmissionResult:
     try:
         return SubmissionResult.from_dict(json.loads(path.read_text()))
     except (OSError, ValueError, TypeError):
-        return SubmissionResult(task.student_id, manifest.assignment, "grader_error",
-                                message=f"the grading process {exit_text} before finishing",
-                                max_score=manifest.total_points, execution_time=time.monotonic() - started)
+        return SubmissionResult(
+            task.student_id,
+            manifest.assignment,
+            "grader_error",
+            message=f"the grading process {exit_text} before finishing",
+            max_score=manifest.total_points,
+            execution_time=time.monotonic() - started,
+        )
 
 
 # --------------------------------------------------------------------------- the supervisor (one submission)
 
-def _supervise_and_exit(manifest: Manifest, task: _Task, uid: int | None, seed: int, result_path: Path) -> None:
+
+def _supervise_and_exit(
+    manifest: Manifest, task: _Task, uid: int | None, seed: int, result_path: Path
+) -> None:
     code = 0
     try:
         devnull = os.open(os.devnull, os.O_RDWR)
@@ -269,25 +314,47 @@ def supervise(manifest: Manifest, task: _Task, uid: int | None, seed: int) -> Su
             path, flags = task.path, []
         loaded = read_notebook(path, manifest, flags)
     except SubmissionProblem as problem:
-        return dataclasses.replace(base, status=problem.status, message=str(problem),
-                                   execution_time=time.monotonic() - started)
+        return dataclasses.replace(
+            base, status=problem.status, message=str(problem), execution_time=time.monotonic() - started
+        )
     cells = loaded.cells
     scan = scan_cells([(c.index, c.source) for c in cells], manifest.graded_names, manifest.forbidden)
-    spec = SandboxSpec(uid=uid, files={manifest.notebook: loaded.data}, hide=_hidden_dirs(manifest, task),
-                       limits=manifest.limits)
+    spec = SandboxSpec(
+        uid=uid,
+        files={manifest.notebook: loaded.data},
+        hide=_hidden_dirs(manifest, task),
+        limits=manifest.limits,
+    )
     server = ForkServer(spec, lambda sock, isolation: worker.run(sock, cells, isolation))
     deadline = started + manifest.limits.submission_seconds
     session = WorkerSession(server, manifest.limits, deadline)
-    base_seed = int(hashlib.sha256(f"{seed}:{manifest.assignment}:{loaded.sha256}".encode()).hexdigest()[:12], 16)
+    base_seed = int(
+        hashlib.sha256(f"{seed}:{manifest.assignment}:{loaded.sha256}".encode()).hexdigest()[:12], 16
+    )
     plugin = GradingPlugin(session, scan, base_seed)
     try:
         os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
         with tempfile.NamedTemporaryFile("w", suffix=".ini") as ini:
             ini.write("[pytest]\n")
             ini.flush()
-            pytest.main([str(manifest.grader_dir), "-c", ini.name, "--rootdir", str(manifest.grader_dir),
-                         "--confcutdir", str(manifest.grader_dir), "--assert=plain", *NO_PLUGINS,
-                         "-q", "--no-header", "-W", "ignore"], plugins=[plugin])
+            pytest.main(
+                [
+                    str(manifest.grader_dir),
+                    "-c",
+                    ini.name,
+                    "--rootdir",
+                    str(manifest.grader_dir),
+                    "--confcutdir",
+                    str(manifest.grader_dir),
+                    "--assert=plain",
+                    *NO_PLUGINS,
+                    "-q",
+                    "--no-header",
+                    "-W",
+                    "ignore",
+                ],
+                plugins=[plugin],
+            )
     finally:
         session.close()
         server.close()
@@ -320,22 +387,36 @@ def torch_dir() -> str:
     return os.path.dirname(torch.__file__)
 
 
-def _assemble(base: SubmissionResult, manifest: Manifest, plugin: Any, session: Any, scan: Any, loaded: Any,
-              base_seed: int, started: float) -> SubmissionResult:
+def _assemble(
+    base: SubmissionResult,
+    manifest: Manifest,
+    plugin: Any,
+    session: Any,
+    scan: Any,
+    loaded: Any,
+    base_seed: int,
+    started: float,
+) -> SubmissionResult:
     by_node = {r.name: r for r in plugin.results}
     tests = []
     for nodeid, points in plugin.collected:
         name = test_name(nodeid)
-        tests.append(by_node.get(name) or TestResult(name, name, points, 0.0, "error", "the test did not run",
-                                                     "not_run"))
+        tests.append(
+            by_node.get(name)
+            or TestResult(name, name, points, 0.0, "error", "the test did not run", "not_run")
+        )
     status, message = base.status, ""
     total = sum(points for _, points in plugin.collected)
     if plugin.collection_errors or not tests:
-        status, message = "grader_error", "the hidden tests could not be collected: " + "; ".join(
-            plugin.collection_errors)[:1000]
+        status, message = (
+            "grader_error",
+            "the hidden tests could not be collected: " + "; ".join(plugin.collection_errors)[:1000],
+        )
     elif abs(total - manifest.total_points) > 1e-9:
-        status, message = "grader_error", (f"the hidden tests are worth {total} points but the manifest says "
-                                           f"{manifest.total_points}")
+        status, message = (
+            "grader_error",
+            (f"the hidden tests are worth {total} points but the manifest says {manifest.total_points}"),
+        )
     flags = list(loaded.flags)
     if scan.flagged:
         flags.append("forbidden_api")
@@ -344,8 +425,18 @@ def _assemble(base: SubmissionResult, manifest: Manifest, plugin: Any, session: 
     flags += sorted(session.events)
     cell_errors = [f"cell {i + 1}: {text}" for i, text in sorted(session.cell_errors.items())]
     return dataclasses.replace(
-        base, status=status, message=message, score=sum(t.score for t in tests) if status == GRADED else 0.0,
-        tests=tests, flags=flags, cell_errors=cell_errors, notes=list(session.notes),
+        base,
+        status=status,
+        message=message,
+        score=sum(t.score for t in tests) if status == GRADED else 0.0,
+        tests=tests,
+        flags=flags,
+        cell_errors=cell_errors,
+        notes=list(session.notes),
         scan_findings=[f.describe() for f in scan.findings] + scan.syntax_errors,
-        output=_cap("\n".join(session.outputs), manifest.limits.output_kb * 1024), seed=base_seed,
-        notebook_sha256=loaded.sha256, isolation=session.isolation, execution_time=time.monotonic() - started)
+        output=_cap("\n".join(session.outputs), manifest.limits.output_kb * 1024),
+        seed=base_seed,
+        notebook_sha256=loaded.sha256,
+        isolation=session.isolation,
+        execution_time=time.monotonic() - started,
+    )

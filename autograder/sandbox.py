@@ -17,7 +17,8 @@ never held the hidden tests in memory. A worker, right after ``fork``:
   ignored for root, and a uid nobody else uses makes "kill everything this submission started" exact:
   ``kill(-1, SIGKILL)`` issued as that uid reaches every process it owns, however detached;
 - sets ``RLIMIT_AS`` (memory), ``RLIMIT_CPU``, ``RLIMIT_FSIZE``, ``RLIMIT_NOFILE``, ``RLIMIT_NPROC``
-  (processes *and threads* of its uid), ``RLIMIT_CORE = 0``, ``PR_SET_NO_NEW_PRIVS`` and a parent-death signal;
+  (processes *and threads* of its uid), ``RLIMIT_CORE = 0``, ``PR_SET_NO_NEW_PRIVS`` and a
+  parent-death signal;
 - gets a scrubbed environment and a working directory holding only a copy of the submission.
 
 Not root (e.g. a TA's laptop): no namespaces and no uid switch, so there is no network isolation and no
@@ -38,7 +39,6 @@ import struct
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 from .manifest import Limits
 
@@ -134,17 +134,24 @@ def _try_unshare(flags: int) -> bool:
 def _private_mounts(hide: tuple[str, ...]) -> tuple[bool, bool]:
     """Make our mounts private, give scratch dirs a fresh tmpfs and cover hidden dirs with an empty one.
     Returns (scratch dirs are private, every hidden dir is covered)."""
+
     def mount(source: bytes, target: str, fstype: bytes | None, flags: int, data: bytes | None) -> int:
         return _libc.mount(source, target.encode(), fstype, ctypes.c_ulong(flags), data)
 
     if mount(b"none", "/", None, MS_REC | MS_PRIVATE, None) != 0:
         return False, False
-    scratch = all(mount(b"tmpfs", path, b"tmpfs", MS_NOSUID | MS_NODEV, b"size=64m,mode=1777") == 0
-                  for path in SCRATCH_DIRS if os.path.isdir(path))
+    scratch = all(
+        mount(b"tmpfs", path, b"tmpfs", MS_NOSUID | MS_NODEV, b"size=64m,mode=1777") == 0
+        for path in SCRATCH_DIRS
+        if os.path.isdir(path)
+    )
     for path in _interpreter_paths():
         _make_reachable(path, mount)
-    hidden = all(mount(b"tmpfs", path, b"tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV, b"size=4k,mode=0555") == 0
-                 for path in hide if os.path.isdir(path))
+    hidden = all(
+        mount(b"tmpfs", path, b"tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV, b"size=4k,mode=0555") == 0
+        for path in hide
+        if os.path.isdir(path)
+    )
     return scratch, hidden
 
 
@@ -152,7 +159,9 @@ def _interpreter_paths() -> list[str]:
     """Folders the worker must read to import modules not yet loaded (the stdlib, site-packages)."""
     import sys
 
-    return sorted({os.path.realpath(p) for p in (sys.base_prefix, sys.prefix, *sys.path) if p and os.path.isdir(p)})
+    return sorted(
+        {os.path.realpath(p) for p in (sys.base_prefix, sys.prefix, *sys.path) if p and os.path.isdir(p)}
+    )
 
 
 def _make_reachable(path: str, mount: Callable) -> None:
@@ -197,10 +206,14 @@ def _set_limits(limits: Limits, *, own_uid: bool) -> None:
     memory = _vm_size() + limits.memory_mb * mib  # torch's warm interpreter already maps a lot
     processes = limits.processes if own_uid else _count_own_processes() + limits.processes
     cpu = int(limits.submission_seconds) + 5
-    for which, value in [(resource.RLIMIT_AS, memory), (resource.RLIMIT_CPU, cpu),
-                         (resource.RLIMIT_FSIZE, limits.file_size_mb * mib),
-                         (resource.RLIMIT_NOFILE, limits.open_files), (resource.RLIMIT_NPROC, processes),
-                         (resource.RLIMIT_CORE, 0)]:
+    for which, value in [
+        (resource.RLIMIT_AS, memory),
+        (resource.RLIMIT_CPU, cpu),
+        (resource.RLIMIT_FSIZE, limits.file_size_mb * mib),
+        (resource.RLIMIT_NOFILE, limits.open_files),
+        (resource.RLIMIT_NPROC, processes),
+        (resource.RLIMIT_CORE, 0),
+    ]:
         hard = resource.getrlimit(which)[1]
         value = value if hard == resource.RLIM_INFINITY else min(value, hard)
         resource.setrlimit(which, (value, value))
@@ -213,11 +226,21 @@ def _count_own_processes() -> int:
 
 def _scrub_environment(workdir: str) -> None:
     os.environ.clear()
-    os.environ.update({"PATH": "/usr/bin:/bin", "HOME": workdir, "LANG": "C.UTF-8", "TMPDIR": workdir,
-                       "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "PYTHONDONTWRITEBYTECODE": "1"})
+    os.environ.update(
+        {
+            "PATH": "/usr/bin:/bin",
+            "HOME": workdir,
+            "LANG": "C.UTF-8",
+            "TMPDIR": workdir,
+            "OMP_NUM_THREADS": "1",
+            "MKL_NUM_THREADS": "1",
+            "PYTHONDONTWRITEBYTECODE": "1",
+        }
+    )
 
 
 # --------------------------------------------------------------------------- finding and killing processes
+
 
 def _pids() -> list[int]:
     return [int(name) for name in os.listdir("/proc") if name.isdigit()]
@@ -235,7 +258,7 @@ def _parent_of(pid: int) -> int | None:
     try:
         with open(f"/proc/{pid}/stat", "rb") as handle:
             data = handle.read()
-        state, parent = data[data.rindex(b")") + 2:].split()[:2]
+        state, parent = data[data.rindex(b")") + 2 :].split()[:2]
         return None if state in (b"Z", b"X") else int(parent)
     except (OSError, ValueError, IndexError):
         return None
@@ -305,13 +328,18 @@ def describe_exit(status: int | None) -> str:
     if os.WIFSIGNALED(status):
         sig = os.WTERMSIG(status)
         name = signal.Signals(sig).name if sig in signal.Signals._value2member_map_ else str(sig)
-        hint = {"SIGKILL": " (stopped: time or memory limit)", "SIGXCPU": " (CPU time limit)",
-                "SIGXFSZ": " (file size limit)", "SIGSEGV": " (crashed)"}.get(name, "")
+        hint = {
+            "SIGKILL": " (stopped: time or memory limit)",
+            "SIGXCPU": " (CPU time limit)",
+            "SIGXFSZ": " (file size limit)",
+            "SIGSEGV": " (crashed)",
+        }.get(name, "")
         return f"was killed by {name}{hint}"
     return f"exited with code {os.WEXITSTATUS(status)}"
 
 
 # --------------------------------------------------------------------------- fork server
+
 
 class ForkServer:
     """A trusted process, forked before any hidden test is imported, that forks fresh workers on request.
@@ -320,7 +348,9 @@ class ForkServer:
     ``stop(pid)`` kills that worker and everything its submission started, and returns its wait status.
     """
 
-    def __init__(self, spec: SandboxSpec, worker_main: Callable[[socket.socket, dict[str, bool]], None]) -> None:
+    def __init__(
+        self, spec: SandboxSpec, worker_main: Callable[[socket.socket, dict[str, bool]], None]
+    ) -> None:
         self.spec = spec
         self._control, child_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         self.pid = os.fork()

@@ -13,8 +13,9 @@ The scan reads the code cells the worker will execute (as parsed Python, never r
   ``sys.modules``); it taints the names its statement binds, and every graded name at module level.
 
 Dependencies are followed between top-level statements: a graded function that calls a helper whose body
-uses ``F.softmax`` is flagged, and so is ``softmax = make_softmax()``. A forbidden call in a plain top-level
-expression (``print(torch.softmax(x, -1))``, a student comparing with the real thing) is noted but flags nothing.
+uses ``F.softmax`` is flagged, and so is ``softmax = make_softmax()``. A forbidden call in a plain
+top-level expression (``print(torch.softmax(x, -1))``, a student comparing with the real thing) is noted
+but flags nothing.
 """
 
 from __future__ import annotations
@@ -37,8 +38,11 @@ class Finding:
     line: int
 
     def describe(self) -> str:
-        reason = {"api": "uses the forbidden API", "module": "uses the forbidden module",
-                  "dynamic": "uses code the grader cannot check:"}[self.kind]
+        reason = {
+            "api": "uses the forbidden API",
+            "module": "uses the forbidden module",
+            "dynamic": "uses code the grader cannot check:",
+        }[self.kind]
         return f"{reason} {self.what} (cell {self.cell + 1}, line {self.line})"
 
 
@@ -66,7 +70,9 @@ class ForbiddenRules:
     roots: frozenset[str] = frozenset({"torch"})
 
 
-def scan_cells(cells: Iterable[tuple[int, str]], graded_names: Iterable[str], rules: ForbiddenRules) -> ScanResult:
+def scan_cells(
+    cells: Iterable[tuple[int, str]], graded_names: Iterable[str], rules: ForbiddenRules
+) -> ScanResult:
     """Scan (cell index, transformed Python source) pairs; map each graded name to the findings it uses."""
     result = ScanResult()
     statements: list[_Statement] = []
@@ -160,8 +166,10 @@ class _Visitor(ast.NodeVisitor):
                     self._add("api", f"getattr(..., {attr.value!r})", node)
             else:
                 self._add("dynamic", f"{name}() with a computed name", node)
-        elif (name in DYNAMIC_CALLS and name not in self.aliases) or path in ("importlib.import_module",
-                                                                             "builtins.__import__"):
+        elif (name in DYNAMIC_CALLS and name not in self.aliases) or path in (
+            "importlib.import_module",
+            "builtins.__import__",
+        ):
             first = node.args[0] if node.args else None
             if name in ("__import__",) or (path or "").endswith("import_module"):
                 if isinstance(first, ast.Constant) and isinstance(first.value, str):
@@ -197,7 +205,8 @@ class _Visitor(ast.NodeVisitor):
         if self._forbidden_module(path):
             self._add("module", path, node)
         elif any(path == api or path.startswith(api + ".") for api in self.rules.apis) or (
-                self._under_root(path) and path.rsplit(".", 1)[-1] in self.rules.names):
+            self._under_root(path) and path.rsplit(".", 1)[-1] in self.rules.names
+        ):
             self._add("api", path, node)
         elif path in ("sys.modules", "importlib") and not importing:
             self._add("dynamic", path, node)
@@ -217,17 +226,18 @@ def _scan_statement(node: ast.stmt, cell: int, aliases: dict[str, str], rules: F
     visitor.visit(node)
     binds = bool(visitor.bound) and not isinstance(node, ast.Expr)
     module_taint = any(f.kind == "module" for f in visitor.findings) or (
-        any(f.kind == "dynamic" for f in visitor.findings) and not isinstance(node, (ast.FunctionDef,
-                                                                                      ast.AsyncFunctionDef,
-                                                                                      ast.ClassDef)))
+        any(f.kind == "dynamic" for f in visitor.findings)
+        and not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+    )
     findings = visitor.findings if (binds or module_taint) else []
     noted = [] if findings else visitor.findings
-    return _Statement(visitor.bound if binds else set(), visitor.referenced - BUILTIN_NAMES,
-                      findings, module_taint, noted)
+    return _Statement(
+        visitor.bound if binds else set(), visitor.referenced - BUILTIN_NAMES, findings, module_taint, noted
+    )
 
 
 def _propagate(statements: list[_Statement], graded: list[str], result: ScanResult) -> None:
-    """Taint each bound name with the findings of the statements that bind it, transitively over references."""
+    """Taint each bound name with the findings of the statements binding it, transitively over references."""
     direct: dict[str, list[Finding]] = {}
     depends: dict[str, set[str]] = {}
     everywhere: list[Finding] = []

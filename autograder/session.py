@@ -61,7 +61,7 @@ class OutputCapture:
             if not chunk:
                 break
             room = self.limit - len(self.kept)
-            self.kept += chunk[:max(room, 0)]
+            self.kept += chunk[: max(room, 0)]
             self.dropped += max(len(chunk) - max(room, 0), 0)
         os.close(self.fd)
 
@@ -103,8 +103,10 @@ class WorkerSession:
             if self._given_up:
                 raise StudentCodeError("not_run", f"not run: {self._given_up}")
             if time.monotonic() >= self.deadline:
-                self._give_up("the submission used up its time budget "
-                              f"({self.limits.submission_seconds:.0f} s)", "timeout")
+                self._give_up(
+                    f"the submission used up its time budget ({self.limits.submission_seconds:.0f} s)",
+                    "timeout",
+                )
                 continue
             if self.starts > self.limits.max_restarts:
                 self._give_up("your code's process was stopped too many times", None)
@@ -129,28 +131,36 @@ class WorkerSession:
                 elif event == "cell_done" and header.get("cell") == current:
                     error = header.get("error")
                     if isinstance(error, dict) and current is not None:
-                        self.cell_errors[current] = (f"{str(error.get('message'))[:500]}"
-                                                     f"{str(error.get('where', ''))[:100]}")
+                        self.cell_errors[current] = (
+                            f"{str(error.get('message'))[:500]}{str(error.get('where', ''))[:100]}"
+                        )
                     current, cell_deadline = None, self.deadline
                 elif event == "ready" and isinstance(header.get("isolation"), dict):
                     self.isolation = {str(k): v is True for k, v in header["isolation"].items()}
                     return
                 else:
-                    raise protocol.ProtocolError(f"unexpected message while the notebook ran: {str(header)[:80]}")
+                    raise protocol.ProtocolError(
+                        f"unexpected message while the notebook ran: {str(header)[:80]}"
+                    )
         except _Timeout:
             status = self._stop()
             if current is None:
                 self._give_up("your notebook did not finish within the time budget", "timeout")
             else:
                 self.events.add("timeout")
-                self.notes.append(f"cell {current + 1} did not finish within {self.limits.cell_seconds:.0f} s; "
-                                  "it was stopped and skipped")
+                self.notes.append(
+                    f"cell {current + 1} did not finish within {self.limits.cell_seconds:.0f} s; "
+                    "it was stopped and skipped"
+                )
                 self.skip.add(current)
             del status
         except (_Gone, protocol.ProtocolError) as err:
             status = self._stop()
-            what = (f"ended the process running your notebook ({describe_exit(status)})"
-                    if isinstance(err, _Gone) else f"sent garbage to the grader ({err})")
+            what = (
+                f"ended the process running your notebook ({describe_exit(status)})"
+                if isinstance(err, _Gone)
+                else f"sent garbage to the grader ({err})"
+            )
             self.events.add("crashed" if isinstance(err, _Gone) else "garbage")
             if current is None:
                 self._give_up(f"your notebook {what} outside any cell", None)
@@ -180,8 +190,9 @@ class WorkerSession:
 
     # ----------------------------------------------------------------- requests
 
-    def request(self, header: dict, args: Any, kwargs: dict, grad: dict | None, what: str,
-                make_object: Any) -> tuple[Any, Any]:
+    def request(
+        self, header: dict, args: Any, kwargs: dict, grad: dict | None, what: str, make_object: Any
+    ) -> tuple[Any, Any]:
         """Send one request; return (value, grads) from a validated reply or raise StudentCodeError."""
         self.ensure_started()
         worker = self._worker
@@ -208,13 +219,15 @@ class WorkerSession:
         except _Timeout:
             self._stop()
             self.events.add("timeout")
-            raise StudentCodeError("timeout", f"{what} did not return within {self.limits.call_seconds:.0f} s; "
-                                              "it was stopped") from None
+            raise StudentCodeError(
+                "timeout", f"{what} did not return within {self.limits.call_seconds:.0f} s; it was stopped"
+            ) from None
         except (_Gone, BrokenPipeError, ConnectionError):
             status = self._stop()
             self.events.add("crashed")
-            raise StudentCodeError("crashed", f"the process running your code {describe_exit(status)} while "
-                                              f"running {what}") from None
+            raise StudentCodeError(
+                "crashed", f"the process running your code {describe_exit(status)} while running {what}"
+            ) from None
         except protocol.ProtocolError as err:
             self._stop()
             self.events.add("garbage")
@@ -229,7 +242,11 @@ class WorkerSession:
             value = protocol.decode(reply["value"], arrays, make_object=make_object)
             grads = protocol.decode(reply["grads"], arrays)
             return value, grads
-        if set(reply) != REPLY_KEYS_ERROR or reply["kind"] not in ERROR_KINDS or type(reply["message"]) is not str:
+        if (
+            set(reply) != REPLY_KEYS_ERROR
+            or reply["kind"] not in ERROR_KINDS
+            or type(reply["message"]) is not str
+        ):
             raise protocol.ProtocolError("error reply is malformed")
         raise StudentCodeError(reply["kind"], reply["message"][:2000])
 
@@ -245,7 +262,7 @@ class WorkerSession:
                 sock.settimeout(remaining)
                 try:
                     chunk = sock.recv(min(n - len(buffer), 1 << 20))
-                except (TimeoutError, socket.timeout):
+                except TimeoutError:
                     raise _Timeout from None
                 except OSError:
                     raise _Gone from None
@@ -255,4 +272,3 @@ class WorkerSession:
             return bytes(buffer)
 
         return protocol.unpack(read_exact, self.limits.reply_mb * 2**20)
-

@@ -12,7 +12,8 @@ Events sent while the notebook runs::
 
 Requests and replies afterwards (``id`` is echoed)::
 
-    {"op": "call", "name": "softmax", "args": ..., "kwargs": ..., "grad": null | {"wrt": [0], "grad_output": ...}}
+    {"op": "call", "name": "softmax", "args": ..., "kwargs": ...,
+     "grad": null | {"wrt": [0], "grad_output": ...}}
     {"op": "new", "name": "Cls", "args": ..., "kwargs": ...}          -> an object reference
     {"op": "method", "object": id, "name": "forward", "args": ..., "kwargs": ...}
     {"op": "getattr", "object": id, "name": "weight"}
@@ -66,8 +67,11 @@ def run(sock: socket.socket, cells: list[Cell], isolation: dict[str, bool]) -> N
     start, _ = protocol.unpack(_Reader(fd).read_exact, 0)
     skip = set(start.get("skip", []))  # cells that hung or ended the process in an earlier attempt
     ipython = _GradingIPython()
-    namespace: dict[str, Any] = {"__name__": "__main__", "__builtins__": __builtins__,
-                                 "get_ipython": lambda: ipython}
+    namespace: dict[str, Any] = {
+        "__name__": "__main__",
+        "__builtins__": __builtins__,
+        "get_ipython": lambda: ipython,
+    }
     for cell in cells:
         if cell.index in skip:
             continue
@@ -115,8 +119,11 @@ class Server:
             if target is None:
                 raise _Failure("missing", f"your notebook does not define `{name}`")
             if not callable(target):
-                raise _Failure("missing", f"`{name}` in your notebook is a {type(target).__name__}, not "
-                                          f"{'a class' if op == 'new' else 'a function'}")
+                raise _Failure(
+                    "missing",
+                    f"`{name}` in your notebook is a {type(target).__name__}, not "
+                    f"{'a class' if op == 'new' else 'a function'}",
+                )
         elif op in ("method", "getattr"):
             obj = self.objects.get(header.get("object"))
             if obj is None:
@@ -135,11 +142,16 @@ class Server:
         result = self._invoke(target, name, args, kwargs)
         if op == "new":
             self.objects[id(result)] = result
-            return {"ok": True, "value": {"$object": id(result), "type": type(result).__qualname__}, "grads": None}, []
+            return {
+                "ok": True,
+                "value": {"$object": id(result), "type": type(result).__qualname__},
+                "grads": None,
+            }, []
         return self._reply(result, None, name)
 
-    def _call_with_grad(self, target: Any, name: str, args: list, kwargs: dict, grad: dict,
-                        arrays: list) -> tuple[dict, list]:
+    def _call_with_grad(
+        self, target: Any, name: str, args: list, kwargs: dict, grad: dict, arrays: list
+    ) -> tuple[dict, list]:
         import torch
 
         args = list(args)
@@ -150,13 +162,18 @@ class Server:
         if type(out) is not torch.Tensor:
             raise _Failure("bad_return", f"{name} returned a {type(out).__name__}, expected a torch.Tensor")
         if not out.requires_grad:
-            raise _Failure("bad_return", f"the result of {name} does not depend on its input through autograd "
-                                         "(was it detached, or computed with numpy or .item()?)")
+            raise _Failure(
+                "bad_return",
+                f"the result of {name} does not depend on its input through autograd "
+                "(was it detached, or computed with numpy or .item()?)",
+            )
         grad_output = self._decode(grad["grad_output"], arrays)
         try:
             out.backward(grad_output)
         except BaseException as exc:  # noqa: BLE001
-            raise _Failure("raised", f"backpropagating through {name} failed: {_describe(exc)['message']}") from None
+            raise _Failure(
+                "raised", f"backpropagating through {name} failed: {_describe(exc)['message']}"
+            ) from None
         return self._reply(out, [args[i].grad for i in wrt], name)
 
     def _invoke(self, target: Any, name: str, args: list, kwargs: dict) -> Any:
@@ -173,7 +190,9 @@ class Server:
             tree, arrays = protocol.encode(value)  # objects cross only as the result of "new"
             grads_tree, grad_arrays = protocol.encode(grads)
         except protocol.EncodeError as err:
-            raise _Failure("bad_return", f"{name}: {str(err).replace('the result', 'the returned value')}") from None
+            raise _Failure(
+                "bad_return", f"{name}: {str(err).replace('the result', 'the returned value')}"
+            ) from None
         grads_tree = protocol.shift_arrays(grads_tree, len(arrays))
         return {"ok": True, "value": tree, "grads": grads_tree}, arrays + grad_arrays
 

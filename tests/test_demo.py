@@ -7,22 +7,15 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from a0_release import a0_release  # noqa: F401 (a fixture)
 
 from autograder.demo import A0, NOTEBOOK, demo_class, main, write_class
-from autograder.nbgrader_bridge import COURSE_ROOT, db_url_for, generate_release, nbgrader_api
+from autograder.nbgrader_bridge import db_url_for, nbgrader_api
 from autograder.samples import solutions
 
 
-@pytest.fixture(scope="module")
-def a0(tmp_path_factory) -> tuple[nbformat.NotebookNode, nbformat.NotebookNode]:
-    scratch = tmp_path_factory.mktemp("a0")
-    out = generate_release(A0, release_dir=scratch / "release", db_url=db_url_for(scratch / "gb.db"))
-    source = nbformat.read(COURSE_ROOT / "source" / A0 / NOTEBOOK, as_version=4)
-    return source, nbformat.read(out / NOTEBOOK, as_version=4)
-
-
-def test_demo_class_covers_every_kind_of_submission(a0, tmp_path: Path) -> None:
-    source, release = a0
+def test_demo_class_covers_every_kind_of_submission(a0_release, tmp_path: Path) -> None:  # noqa: F811
+    source, release = a0_release.source, a0_release.release
     files = demo_class(source, release)
     kinds = {student.split("_")[0] for student in files}
     assert kinds == {"honest", "untouched", "buggy", "malicious", "malformed"}

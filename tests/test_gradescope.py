@@ -17,13 +17,12 @@ from pathlib import Path
 import jsonschema
 import nbformat
 import pytest
+from a0_release import A0, a0_release  # noqa: F401 (a fixture)
 
 from autograder.gradescope import build_zip
-from autograder.nbgrader_bridge import COURSE_ROOT, db_url_for, generate_release
+from autograder.nbgrader_bridge import COURSE_ROOT
 from autograder.samples import fill_stubs, solutions
 from course_lib.errors import CourseError
-
-A0 = "a0_warmup"
 
 # Gradescope's results.json format (https://gradescope-autograders.readthedocs.io/en/latest/specs/)
 VISIBILITY = {"enum": ["hidden", "after_due_date", "after_published", "visible"]}
@@ -120,14 +119,10 @@ def run_autograder(unzipped: Path, root: Path) -> dict:
     return results
 
 
-@pytest.fixture(scope="module")
-def a0_notebooks(tmp_path_factory) -> tuple[nbformat.NotebookNode, nbformat.NotebookNode]:
+@pytest.fixture
+def a0_notebooks(a0_release) -> tuple[nbformat.NotebookNode, nbformat.NotebookNode]:  # noqa: F811
     """(solution, untouched release) of A0 as a student would upload them."""
-    scratch = tmp_path_factory.mktemp("a0")
-    out = generate_release(A0, release_dir=scratch / "release", db_url=db_url_for(scratch / "gb.db"))
-    release = nbformat.read(out / f"{A0}.ipynb", as_version=4)
-    source = nbformat.read(COURSE_ROOT / "source" / A0 / f"{A0}.ipynb", as_version=4)
-    return fill_stubs(release, solutions(source)), release
+    return fill_stubs(a0_release.release, solutions(a0_release.source)), a0_release.release
 
 
 @pytest.mark.slow

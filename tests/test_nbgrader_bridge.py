@@ -11,6 +11,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from a0_release import A0, a0_release  # noqa: F401 (a fixture)
 
 from autograder.nbgrader_bridge import (
     COURSE_ROOT,
@@ -27,8 +28,6 @@ from autograder.report import write_student_outputs
 from autograder.runner import SubmissionResult
 from course_lib.cli import main as cli_main
 from course_lib.errors import CourseError
-
-A0 = "a0_warmup"
 
 
 def solution_lines(source: str) -> list[str]:
@@ -48,23 +47,11 @@ def nbgrader_meta(cell) -> dict:
     return cell.metadata.get("nbgrader", {})
 
 
-@pytest.fixture(scope="module")
-def a0_release(tmp_path_factory) -> tuple[Path, str]:
-    """A0 released into a scratch folder and a scratch gradebook (the course's own files stay untouched)."""
-    scratch = tmp_path_factory.mktemp("a0")
-    db_url = db_url_for(scratch / "gradebook.db")
-    out = generate_release(A0, release_dir=scratch / "release", db_url=db_url)
-    return out, db_url
-
-
-def test_a0_release_strips_solutions_and_keeps_public_checks(a0_release) -> None:
-    out, _ = a0_release
-    assert out == (a0_release[0].parent / A0) and out.is_dir()
-    source = nbformat.read(COURSE_ROOT / "source" / A0 / f"{A0}.ipynb", as_version=4)
-    release_path = out / f"{A0}.ipynb"
-    release = nbformat.read(release_path, as_version=4)
+def test_a0_release_strips_solutions_and_keeps_public_checks(a0_release) -> None:  # noqa: F811
+    source, release = a0_release.source, a0_release.release
+    assert a0_release.path.parent.name == A0
     nbformat.validate(release)
-    release_text = release_path.read_text()
+    release_text = a0_release.path.read_text()
 
     assert [nbgrader_meta(c).get("grade_id") for c in release.cells] == \
         [nbgrader_meta(c).get("grade_id") for c in source.cells], "release must keep every cell, in order"
@@ -89,12 +76,10 @@ def test_a0_release_strips_solutions_and_keeps_public_checks(a0_release) -> None
             assert not rel_cell.outputs and rel_cell.execution_count is None
 
 
-def test_a0_release_records_graded_cells_in_gradebook(a0_release) -> None:
-    _, db_url = a0_release
-    source = nbformat.read(COURSE_ROOT / "source" / A0 / f"{A0}.ipynb", as_version=4)
+def test_a0_release_records_graded_cells_in_gradebook(a0_release) -> None:  # noqa: F811
     expected = {nbgrader_meta(c)["grade_id"]: float(nbgrader_meta(c)["points"])
-                for c in source.cells if nbgrader_meta(c).get("grade")}
-    with nbgrader_api(db_url=db_url).gradebook as gradebook:
+                for c in a0_release.source.cells if nbgrader_meta(c).get("grade")}
+    with nbgrader_api(db_url=a0_release.db_url).gradebook as gradebook:
         notebook = gradebook.find_notebook(A0, A0)
         recorded = {cell.name: cell.max_score for cell in notebook.grade_cells}
     assert recorded == expected

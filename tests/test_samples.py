@@ -6,19 +6,14 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from a0_release import A0, a0_release  # noqa: F401 (a fixture)
 
-from autograder.nbgrader_bridge import COURSE_ROOT, db_url_for, generate_release
 from autograder.samples import A0_BUGS, a0_variant, fill_stubs, solutions, write_submissions
 
-A0 = "a0_warmup"
 
-
-@pytest.fixture(scope="module")
-def a0(tmp_path_factory) -> tuple[nbformat.NotebookNode, nbformat.NotebookNode]:
-    scratch = tmp_path_factory.mktemp("a0")
-    out = generate_release(A0, release_dir=scratch / "release", db_url=db_url_for(scratch / "gb.db"))
-    source = nbformat.read(COURSE_ROOT / "source" / A0 / f"{A0}.ipynb", as_version=4)
-    return source, nbformat.read(out / f"{A0}.ipynb", as_version=4)
+@pytest.fixture
+def a0(a0_release) -> tuple[nbformat.NotebookNode, nbformat.NotebookNode]:  # noqa: F811
+    return a0_release.source, a0_release.release
 
 
 def run_code_cells(nb: nbformat.NotebookNode) -> dict[str, str]:

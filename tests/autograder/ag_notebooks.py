@@ -40,8 +40,9 @@ def release() -> nbformat.NotebookNode:
     """What students get, as nbgrader's ClearSolutions makes it: solutions replaced by NotImplementedError."""
     nb = source_notebook()
     for cell in nb.cells:
-        cell.source = SOLUTION_BLOCK.sub(lambda m: f"{m.group(1)}# YOUR CODE HERE\n{m.group(1)}raise "
-                                         "NotImplementedError()\n", cell.source)
+        cell.source = SOLUTION_BLOCK.sub(
+            lambda m: f"{m.group(1)}# YOUR CODE HERE\n{m.group(1)}raise NotImplementedError()\n", cell.source
+        )
     return nb
 
 
@@ -54,8 +55,12 @@ CE_OK = cell_source(solution(), "cross_entropy")
 RELEASED_CE = cell_source(release(), "cross_entropy")
 
 
-def submission(softmax: str | None = SOFTMAX_OK, cross_entropy: str | None = CE_OK,
-               extra: list[str] = (), extra_before: list[str] = ()) -> nbformat.NotebookNode:
+def submission(
+    softmax: str | None = SOFTMAX_OK,
+    cross_entropy: str | None = CE_OK,
+    extra: list[str] = (),
+    extra_before: list[str] = (),
+) -> nbformat.NotebookNode:
     """The release with the two solution cells replaced (None deletes the cell) and extra code cells
     inserted after the imports (``extra_before``) and after the solutions (``extra``)."""
     nb = release()

@@ -16,7 +16,9 @@ import pytest
 from autograder.runner import GRADED, grade_batch, grade_submission
 
 HALF_DONE = nbs.submission(cross_entropy=nbs.RELEASED_CE)  # softmax done, cross_entropy not
-SOFTMAX_NO_DIM = "def softmax(x, dim=-1):\n    z = x - x.max()\n    return z.exp() / z.exp().sum(-1, keepdim=True)\n"
+SOFTMAX_NO_DIM = (
+    "def softmax(x, dim=-1):\n    z = x - x.max()\n    return z.exp() / z.exp().sum(-1, keepdim=True)\n"
+)
 
 SUBMISSIONS = {
     "solution": nbs.solution(),
@@ -26,7 +28,9 @@ SUBMISSIONS = {
     "syntax_error": nbs.submission(extra=["def oops(:\n    pass"]),
     "cell_deleted": nbs.submission(softmax=None),
     "metadata_stripped": nbs.strip_metadata(nbs.solution()),
-    "ipython_syntax": nbs.submission(extra_before=["%matplotlib inline\n!pip install torch\nfiles = !ls\n%%time"]),
+    "ipython_syntax": nbs.submission(
+        extra_before=["%matplotlib inline\n!pip install torch\nfiles = !ls\n%%time"]
+    ),
     "skip_tagged": nbs.submission(extra=["while True:\n    pass"]),  # tagged skip-grading below
 }
 
@@ -62,8 +66,13 @@ def graded(tmp_path_factory: pytest.TempPathFactory) -> dict:
     _write_all(submitted)
     students = sorted(p.name for p in submitted.iterdir() if p.name != "elsewhere")
     batch = grade_batch("a0_warmup", submitted, tmp / "out", jobs=2, students=students, graders_root=graders)
-    return {"results": {r.student_id: r for r in batch.results}, "out": tmp / "out", "graders": graders,
-            "submitted": submitted, "batch": batch}
+    return {
+        "results": {r.student_id: r for r in batch.results},
+        "out": tmp / "out",
+        "graders": graders,
+        "submitted": submitted,
+        "batch": batch,
+    }
 
 
 def failed_tests(result, prefix: str = "") -> list:
@@ -82,8 +91,10 @@ def test_solution_gets_full_marks(graded):
 def test_untouched_release_gets_zero_and_says_not_implemented(graded):
     r = graded["results"]["release"]
     assert (r.status, r.score) == (GRADED, 0)
-    assert all(t.outcome == "failed" and "NotImplementedError" in t.message and "not implemented yet" in t.message
-               for t in r.tests), [t.message for t in r.tests]
+    assert all(
+        t.outcome == "failed" and "NotImplementedError" in t.message and "not implemented yet" in t.message
+        for t in r.tests
+    ), [t.message for t in r.tests]
 
 
 @pytest.mark.slow
@@ -116,12 +127,15 @@ def test_deleted_cell_explains_the_missing_function(graded):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("student", ["metadata_stripped", "ipython_syntax", "skip_tagged", "two_notebooks",
-                                     "nbformat_v3"])
+@pytest.mark.parametrize(
+    "student", ["metadata_stripped", "ipython_syntax", "skip_tagged", "two_notebooks", "nbformat_v3"]
+)
 def test_unusual_but_gradable_notebooks_get_full_marks(graded, student):
     r = graded["results"][student]
     assert (r.status, r.score) == (GRADED, 20), (r.status, r.message, r.cell_errors, r.notes)
-    expected_flag = {"two_notebooks": "extra_notebooks", "nbformat_v3": "converted_from_nbformat_3"}.get(student)
+    expected_flag = {"two_notebooks": "extra_notebooks", "nbformat_v3": "converted_from_nbformat_3"}.get(
+        student
+    )
     if expected_flag:
         assert expected_flag in r.flags
     if student == "skip_tagged":
@@ -129,16 +143,19 @@ def test_unusual_but_gradable_notebooks_get_full_marks(graded, student):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(("student", "status", "words"), [
-    ("empty_file", "invalid_notebook", "is empty"),
-    ("invalid_json", "invalid_notebook", "not valid notebook JSON"),
-    ("json_not_notebook", "invalid_notebook", "not a Jupyter notebook"),
-    ("nbformat_v5", "unsupported_format", "nbformat 5"),
-    ("fifty_mb", "too_large", "over the 10 MB limit"),
-    ("symlink", "symlink", "symbolic link"),
-    ("wrong_name", "wrong_file_name", "expected a notebook named a0_warmup.ipynb"),
-    ("no_assignment_folder", "missing", "no submission folder"),
-])
+@pytest.mark.parametrize(
+    ("student", "status", "words"),
+    [
+        ("empty_file", "invalid_notebook", "is empty"),
+        ("invalid_json", "invalid_notebook", "not valid notebook JSON"),
+        ("json_not_notebook", "invalid_notebook", "not a Jupyter notebook"),
+        ("nbformat_v5", "unsupported_format", "nbformat 5"),
+        ("fifty_mb", "too_large", "over the 10 MB limit"),
+        ("symlink", "symlink", "symbolic link"),
+        ("wrong_name", "wrong_file_name", "expected a notebook named a0_warmup.ipynb"),
+        ("no_assignment_folder", "missing", "no submission folder"),
+    ],
+)
 def test_malformed_submission_is_its_own_status(graded, student, status, words):
     r = graded["results"][student]
     assert (r.status, r.score, r.max_score) == (status, 0, 20)
@@ -167,8 +184,12 @@ def test_gradebook_and_per_student_files(graded):
 @pytest.mark.slow
 def test_feedback_never_shows_hidden_code_or_expected_values(graded):
     grader_sources = [p.read_text() for p in (graded["graders"] / "a0_warmup").glob("test_*.py")]
-    code_lines = {line.strip() for src in grader_sources for line in src.splitlines()
-                  if len(line.strip()) > 25 and not line.strip().startswith(('"""', "#"))}
+    code_lines = {
+        line.strip()
+        for src in grader_sources
+        for line in src.splitlines()
+        if len(line.strip()) > 25 and not line.strip().startswith(('"""', "#"))
+    }
     for student in ("buggy_dim", "release", "half_done"):
         text = (graded["out"] / student / "feedback.md").read_text()
         assert not [line for line in code_lines if line in text]
@@ -181,4 +202,6 @@ def test_same_submission_graded_twice_gets_the_same_result(graded):
     path = graded["submitted"] / "buggy_dim" / "a0_warmup" / "a0_warmup.ipynb"
     again = grade_submission("a0_warmup", path, student_id="buggy_dim", graders_root=graded["graders"])
     assert again.seed == first.seed
-    assert [(t.name, t.score, t.message) for t in again.tests] == [(t.name, t.score, t.message) for t in first.tests]
+    assert [(t.name, t.score, t.message) for t in again.tests] == [
+        (t.name, t.score, t.message) for t in first.tests
+    ]

@@ -22,10 +22,23 @@ def roundtrip(value):
     return protocol.decode(header["value"], got)
 
 
-@pytest.mark.parametrize("value", [
-    None, True, 3, -2.5, float("inf"), "text", [1, "a", None], (1, (2.0, [3])), {"a": 1, "b": (2, 3)},
-    np.arange(6, dtype=np.int32).reshape(2, 3), np.float64(1.5), np.array(True),
-])
+@pytest.mark.parametrize(
+    "value",
+    [
+        None,
+        True,
+        3,
+        -2.5,
+        float("inf"),
+        "text",
+        [1, "a", None],
+        (1, (2.0, [3])),
+        {"a": 1, "b": (2, 3)},
+        np.arange(6, dtype=np.int32).reshape(2, 3),
+        np.float64(1.5),
+        np.array(True),
+    ],
+)
 def test_plain_values_roundtrip(value):
     got = roundtrip(value)
     if isinstance(value, (np.ndarray, np.generic)):
@@ -35,8 +48,10 @@ def test_plain_values_roundtrip(value):
         assert got == value and type(got) is type(value)
 
 
-@pytest.mark.parametrize("dtype", [torch.float32, torch.float64, torch.float16, torch.bfloat16, torch.int64,
-                                   torch.bool, torch.uint8])
+@pytest.mark.parametrize(
+    "dtype",
+    [torch.float32, torch.float64, torch.float16, torch.bfloat16, torch.int64, torch.bool, torch.uint8],
+)
 def test_tensors_come_back_as_plain_tensors_with_their_dtype(dtype):
     t = (torch.randn(3, 4) * 10).to(dtype)
     got = roundtrip(t)
@@ -69,17 +84,20 @@ class Behaviour:
         return True
 
 
-@pytest.mark.parametrize(("value", "words"), [
-    (torch.zeros(2).as_subclass(TensorSub), "subclass of torch.Tensor"),
-    (np.zeros(2).view(ArraySub), "subclass of ndarray"),
-    (IntSub(3), "subclass of int"),
-    (Behaviour(), "Behaviour object"),
-    ({1: 2}, "non-string key"),
-    (np.array(["a"]), "dtype <U1"),
-    (np.array([object()], dtype=object), "dtype object"),
-    (torch.zeros(2, dtype=torch.complex64), "complex64"),
-    ([[[[]]]] * 1, None),
-])
+@pytest.mark.parametrize(
+    ("value", "words"),
+    [
+        (torch.zeros(2).as_subclass(TensorSub), "subclass of torch.Tensor"),
+        (np.zeros(2).view(ArraySub), "subclass of ndarray"),
+        (IntSub(3), "subclass of int"),
+        (Behaviour(), "Behaviour object"),
+        ({1: 2}, "non-string key"),
+        (np.array(["a"]), "dtype <U1"),
+        (np.array([object()], dtype=object), "dtype object"),
+        (torch.zeros(2, dtype=torch.complex64), "complex64"),
+        ([[[[]]]] * 1, None),
+    ],
+)
 def test_encode_refuses_what_cannot_cross(value, words):
     if words is None:  # nesting is fine up to the limit
         protocol.encode(value)
@@ -110,16 +128,19 @@ def npy(array: np.ndarray, allow_pickle: bool = False) -> bytes:
     return buffer.getvalue()
 
 
-@pytest.mark.parametrize(("data", "words"), [
-    (b"XXXX" + b"\0" * 20, "magic"),
-    (protocol.MAGIC + struct.pack("!I", 2**31), "too large"),
-    (protocol.MAGIC + struct.pack("!I", 5) + b"{oops", "not valid JSON"),
-    (protocol.MAGIC + struct.pack("!I", 2) + b"[]", "not a JSON object"),
-    (protocol.MAGIC + struct.pack("!I", 16) + b'{"n_arrays": -1}', "declares"),
-    (frame({}, [npy(np.array([object()], dtype=object), allow_pickle=True)]), "malformed array"),
-    (frame({}, [b"\x93NUMPY garbage"]), "malformed array"),
-    (frame({}, [npy(np.zeros(2, dtype=[("a", "i4")]))]), "not allowed"),
-])
+@pytest.mark.parametrize(
+    ("data", "words"),
+    [
+        (b"XXXX" + b"\0" * 20, "magic"),
+        (protocol.MAGIC + struct.pack("!I", 2**31), "too large"),
+        (protocol.MAGIC + struct.pack("!I", 5) + b"{oops", "not valid JSON"),
+        (protocol.MAGIC + struct.pack("!I", 2) + b"[]", "not a JSON object"),
+        (protocol.MAGIC + struct.pack("!I", 16) + b'{"n_arrays": -1}', "declares"),
+        (frame({}, [npy(np.array([object()], dtype=object), allow_pickle=True)]), "malformed array"),
+        (frame({}, [b"\x93NUMPY garbage"]), "malformed array"),
+        (frame({}, [npy(np.zeros(2, dtype=[("a", "i4")]))]), "not allowed"),
+    ],
+)
 def test_unpack_rejects_garbage(data, words):
     stream = io.BytesIO(data + b"\0" * 64)
     with pytest.raises(protocol.ProtocolError, match=words):
@@ -132,15 +153,18 @@ def test_unpack_caps_array_bytes():
         protocol.unpack(io.BytesIO(data).read, 100)
 
 
-@pytest.mark.parametrize(("tree", "words"), [
-    ({"$array": 5}, "out of range"),
-    ({"$tensor": 0, "dtype": "float64", "requires_grad": False}, "carries float32"),
-    ({"$tensor": 0, "dtype": "object", "requires_grad": False}, "bad tensor"),
-    ({"$tensor": 0, "dtype": "float32", "requires_grad": "yes"}, "bad tensor"),
-    ({"$array": 0, "extra": 1}, "unknown value tag"),
-    ({"__class__": "os.system"}, "unknown value tag"),
-    ({"$object": 1, "type": "X"}, "not allowed"),
-])
+@pytest.mark.parametrize(
+    ("tree", "words"),
+    [
+        ({"$array": 5}, "out of range"),
+        ({"$tensor": 0, "dtype": "float64", "requires_grad": False}, "carries float32"),
+        ({"$tensor": 0, "dtype": "object", "requires_grad": False}, "bad tensor"),
+        ({"$tensor": 0, "dtype": "float32", "requires_grad": "yes"}, "bad tensor"),
+        ({"$array": 0, "extra": 1}, "unknown value tag"),
+        ({"__class__": "os.system"}, "unknown value tag"),
+        ({"$object": 1, "type": "X"}, "not allowed"),
+    ],
+)
 def test_decode_validates_every_node(tree, words):
     with pytest.raises(protocol.ProtocolError, match=words):
         protocol.decode(tree, [np.zeros(2, dtype=np.float32)])

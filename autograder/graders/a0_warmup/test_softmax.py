@@ -22,7 +22,9 @@ def test_other_dimensions(student, rng):
     """softmax of a random 3-D tensor along dim=0, dim=1 and dim=-2."""
     x = torch.randn(random_shape(rng, 3), generator=rng) * 2
     for dim in (0, 1, -2):
-        check_close(student.softmax(x, dim=dim), torch.softmax(x, dim=dim), f"softmax(x, dim={dim}) for a 3-D x")
+        check_close(
+            student.softmax(x, dim=dim), torch.softmax(x, dim=dim), f"softmax(x, dim={dim}) for a 3-D x"
+        )
 
 
 @pytest.mark.points(2)
@@ -31,15 +33,21 @@ def test_extreme_values_are_stable(student, rng):
     x = torch.randn(random_shape(rng, 2), generator=rng) * 5
     for shift, scale in ((1000.0, 1.0), (-1000.0, 1.0), (0.0, 200.0)):
         z = x * scale + shift
-        check_close(student.softmax(z, dim=-1), torch.softmax(z, dim=-1), f"softmax(x) for x around {shift:+g} "
-                    f"with spread x{scale:g}", atol=1e-5)
+        check_close(
+            student.softmax(z, dim=-1),
+            torch.softmax(z, dim=-1),
+            f"softmax(x) for x around {shift:+g} with spread x{scale:g}",
+            atol=1e-5,
+        )
 
 
 @pytest.mark.points(1)
 def test_keeps_dtype_and_handles_vectors(student, rng):
     """a float64 input gives a float64 result; a 1-D vector works."""
     x = torch.randn(random_shape(rng, 2), generator=rng, dtype=torch.float64)
-    check_close(student.softmax(x, dim=1), torch.softmax(x, dim=1), "softmax(x, dim=1) for float64 x", atol=1e-10)
+    check_close(
+        student.softmax(x, dim=1), torch.softmax(x, dim=1), "softmax(x, dim=1) for float64 x", atol=1e-10
+    )
     v = torch.randn(int(torch.randint(3, 12, (1,), generator=rng)), generator=rng)
     check_close(student.softmax(v), torch.softmax(v, dim=0), "softmax(v) for a 1-D v")
 
@@ -50,9 +58,12 @@ def test_is_a_distribution(student, rng):
     x = torch.randn(random_shape(rng, 4), generator=rng) * 4
     p = check_tensor(student.softmax(x, dim=2), "softmax(x, dim=2)", shape=tuple(x.shape), dtype=x.dtype)
     assert bool((p >= 0).all() and (p <= 1).all()), "softmax(x, dim=2) has entries outside [0, 1]"
-    assert torch.allclose(p.sum(dim=2), torch.ones(()), atol=1e-5), "softmax(x, dim=2) does not sum to 1 along dim=2"
-    assert bool((p.argmax(dim=2) == x.argmax(dim=2)).all()), "softmax(x, dim=2) does not give the largest x the " \
-                                                             "largest probability"
+    assert torch.allclose(p.sum(dim=2), torch.ones(()), atol=1e-5), (
+        "softmax(x, dim=2) does not sum to 1 along dim=2"
+    )
+    assert bool((p.argmax(dim=2) == x.argmax(dim=2)).all()), (
+        "softmax(x, dim=2) does not give the largest x the largest probability"
+    )
 
 
 @pytest.mark.points(2)

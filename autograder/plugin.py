@@ -70,7 +70,7 @@ class Student:
         self, name: str, *args: Any, wrt: tuple[int, ...] = (0,), grad_output: Any = None, **kwargs: Any
     ) -> tuple[Any, tuple]:
         """Call ``name`` with gradients enabled on the positional args ``wrt``, backpropagate ``grad_output``
-        (default: ones like the output is not known here, so it must be given) and return (output, grads)."""
+        (a tensor shaped like the output; required) in the worker, and return (output, grads of ``wrt``)."""
         if grad_output is None:
             raise ValueError("student.grad needs grad_output (a tensor shaped like the output)")
         value, grads = self._request(

@@ -77,32 +77,30 @@ class ObjectRef:
 # --------------------------------------------------------------------------- encoding (either side)
 
 
-def encode(value: Any, *, object_id: Any = None) -> tuple[dict | list | Any, list[np.ndarray]]:
-    """Turn ``value`` into (JSON-able tree, arrays). ``object_id(obj)`` may return an id to send an object
-    by reference; otherwise objects with behaviour raise :class:`EncodeError`."""
+def encode(value: Any) -> tuple[dict | list | Any, list[np.ndarray]]:
+    """Turn ``value`` into (JSON-able tree, arrays); objects with behaviour raise :class:`EncodeError`.
+    (Objects cross only by reference, as the result of a worker's ``new`` request.)"""
     arrays: list[np.ndarray] = []
-    tree = _encode(value, arrays, object_id, 0, "the result")
+    tree = _encode(value, arrays, 0, "the result")
     return tree, arrays
 
 
-def _encode(value: Any, arrays: list[np.ndarray], object_id: Any, depth: int, where: str) -> Any:
+def _encode(value: Any, arrays: list[np.ndarray], depth: int, where: str) -> Any:
     if depth > MAX_DEPTH:
         raise EncodeError(f"{where} is nested more than {MAX_DEPTH} levels deep")
     kind = type(value)
     if value is None or kind in (bool, int, float, str):
         return value
     if kind is list:
-        return [_encode(v, arrays, object_id, depth + 1, f"{where}[{i}]") for i, v in enumerate(value)]
+        return [_encode(v, arrays, depth + 1, f"{where}[{i}]") for i, v in enumerate(value)]
     if kind is tuple:
-        return {
-            "$tuple": [_encode(v, arrays, object_id, depth + 1, f"{where}[{i}]") for i, v in enumerate(value)]
-        }
+        return {"$tuple": [_encode(v, arrays, depth + 1, f"{where}[{i}]") for i, v in enumerate(value)]}
     if kind is dict:
         out = {}
         for key, v in value.items():
             if type(key) is not str:
                 raise EncodeError(f"{where} is a dict with a non-string key {type(key).__name__}")
-            out[key] = _encode(v, arrays, object_id, depth + 1, f"{where}[{key!r}]")
+            out[key] = _encode(v, arrays, depth + 1, f"{where}[{key!r}]")
         return {"$dict": out}
     if kind is np.ndarray:
         if value.dtype.name not in ARRAY_DTYPES:
@@ -124,10 +122,6 @@ def _encode(value: Any, arrays: list[np.ndarray], object_id: Any, depth: int, wh
         raise EncodeError(
             f"{where} is a {kind.__qualname__}, a subclass of {kind.__mro__[1].__name__}; return plain values"
         )
-    if object_id is not None:
-        ref = object_id(value)
-        if ref is not None:
-            return {"$object": ref, "type": kind.__qualname__}
     raise EncodeError(
         f"{where} is a {kind.__qualname__} object; return a tensor, number, string, "
         "list, tuple or dict instead"

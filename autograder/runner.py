@@ -15,7 +15,14 @@ Python API (used by ``llmcourse grade`` and by the nbgrader / Gradescope bridges
 ``grade_batch`` expects nbgrader's layout ``submitted/<student>/<assignment>/*.ipynb`` and writes, atomically,
 ``<out>/<student>/results.json`` (Gradescope's schema), ``feedback.md``, ``feedback.html`` and
 ``grading.json`` (the full :class:`SubmissionResult`, written last: its presence means "graded"), then
-``<out>/grades.csv``. See :mod:`autograder.report`.
+``<out>/grades.csv``. See :mod:`autograder.report`. On Gradescope (``/autograder/submission/`` holds the
+notebook)::
+
+    from autograder.report import gradescope_results, write_atomic
+    result = grade_submission("a0_warmup", "/autograder/submission")
+    write_atomic(Path("/autograder/results/results.json"), json.dumps(gradescope_results(result)))
+
+Both functions ``fork``: call them from a process without other threads running (a CLI, a script).
 
 Statuses: ``graded`` (the hidden tests ran; individual tests may have failed for any reason), ``missing``,
 ``wrong_file_name``, ``symlink``, ``too_large``, ``invalid_notebook``, ``unsupported_format``, ``unreadable``
@@ -297,6 +304,7 @@ def _supervise_and_exit(
 def supervise(manifest: Manifest, task: _Task, uid: int | None, seed: int) -> SubmissionResult:
     """Grade one submission in this (trusted) process. Forks the fork server first, then imports graders."""
     import pytest
+    import torch
 
     from . import worker
     from .notebook import SubmissionProblem, find_notebook, read_notebook
@@ -305,6 +313,7 @@ def supervise(manifest: Manifest, task: _Task, uid: int | None, seed: int) -> Su
     from .scan import scan_cells
     from .session import WorkerSession
 
+    torch.set_num_threads(1)  # --jobs supervisors share the cores
     started = time.monotonic()
     base = SubmissionResult(task.student_id, manifest.assignment, GRADED, max_score=manifest.total_points)
     try:

@@ -2,34 +2,40 @@
 
 Process tree for one submission::
 
-    runner (trusted, warm: torch/numpy/pytest imported)
-      └─ supervisor (trusted; runs the hidden pytest graders)          autograder.runner
+    runner (trusted, warm: torch/numpy/pytest imported)                       autograder.runner
+      └─ supervisor (trusted; runs the hidden pytest graders)
            └─ fork server (trusted, forked before any grader is imported; child subreaper)   ForkServer
-                └─ worker (untrusted: runs the notebook, answers calls)   enter_sandbox + autograder.worker
+                └─ guard (trusted, tiny: waits for the worker and mirrors its exit status)
+                     └─ worker (untrusted: runs the notebook, answers calls)    autograder.worker
 
 The fork server exists so that a fresh worker can be started after a crash or timeout from a process that
 never held the hidden tests in memory. A worker, right after ``fork``:
 
-- starts a new session and process group (``setsid``) and closes every inherited file descriptor;
-- when root: enters new network and mount namespaces (no network; ``/tmp``, ``/var/tmp``, ``/dev/shm`` are
-  fresh tmpfs; the graders, the course's assignment sources, the other submissions and the output folder
-  are hidden under empty read-only tmpfs), then switches to an unprivileged uid of its own. RLIMIT_NPROC is
+- when root: is init of a new PID namespace (the guard calls ``unshare(CLONE_NEWPID)`` before forking it).
+  When it exits, the kernel kills every process left in that namespace, however detached; and each link of
+  the chain above dies with its parent (``PR_SET_PDEATHSIG``), so even a grader killed with SIGKILL leaves
+  nothing behind. It also enters new network and mount namespaces: no network (only a down loopback);
+  fresh tmpfs on ``/tmp``, ``/var/tmp``, ``/dev/shm``; a ``/proc`` showing only its own processes; the
+  graders, the course's assignment sources and answer keys, the other submissions and the output folder
+  covered by empty read-only tmpfs. Then it switches to an unprivileged uid of its own: RLIMIT_NPROC is
   ignored for root, and a uid nobody else uses makes "kill everything this submission started" exact:
-  ``kill(-1, SIGKILL)`` issued as that uid reaches every process it owns, however detached;
+  ``kill(-1, SIGKILL)`` issued as that uid reaches every process it owns;
+- starts a new session (``setsid``), closes every inherited file descriptor, reads stdin from /dev/null;
 - sets ``RLIMIT_AS`` (memory), ``RLIMIT_CPU``, ``RLIMIT_FSIZE``, ``RLIMIT_NOFILE``, ``RLIMIT_NPROC``
-  (processes *and threads* of its uid), ``RLIMIT_CORE = 0``, ``PR_SET_NO_NEW_PRIVS`` and a
-  parent-death signal;
+  (processes *and threads* of its uid), ``RLIMIT_CORE = 0``, ``PR_SET_NO_NEW_PRIVS``, not dumpable;
 - gets a scrubbed environment and a working directory holding only a copy of the submission.
 
-Not root (e.g. a TA's laptop): no namespaces and no uid switch, so there is no network isolation and no
-hiding of files; RLIMIT_NPROC then counts all of the TA's processes, so it is set to (current count + limit);
-leftover processes are found as descendants of the fork server, which is a child subreaper.
-:func:`isolation_report` says which of these the current machine allows.
+Not root (e.g. a TA's laptop): no namespaces and no uid switch, so no network isolation and no hiding of
+files; RLIMIT_NPROC then counts all of the TA's processes and threads, so it is set to (current count +
+limit); leftover processes are found as descendants of the fork server (a child subreaper) and killed, which
+covers everything unless the grader itself is SIGKILLed. ``SubmissionResult.isolation`` records, per
+submission, which of these took effect.
 """
 
 from __future__ import annotations
 
 import ctypes
+import functools
 import os
 import random
 import resource
@@ -43,8 +49,9 @@ from dataclasses import dataclass
 from .manifest import Limits
 
 CLONE_NEWNS = 0x00020000
+CLONE_NEWPID = 0x20000000
 CLONE_NEWNET = 0x40000000
-MS_RDONLY, MS_NOSUID, MS_NODEV, MS_BIND, MS_REC, MS_PRIVATE = 1, 2, 4, 1 << 12, 1 << 14, 1 << 18
+MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_BIND, MS_REC, MS_PRIVATE = 1, 2, 4, 8, 1 << 12, 1 << 14, 1 << 18
 PR_SET_PDEATHSIG, PR_SET_DUMPABLE, PR_SET_CHILD_SUBREAPER, PR_SET_NO_NEW_PRIVS = 1, 4, 36, 38
 UID_RANGE = (1_000_000, 2_000_000_000)
 SCRATCH_DIRS = ("/tmp", "/var/tmp", "/dev/shm")
@@ -95,7 +102,13 @@ def enter_sandbox(spec: SandboxSpec, keep_fds: tuple[int, ...]) -> dict[str, boo
     devnull = os.open(os.devnull, os.O_RDONLY)
     os.dup2(devnull, 0)  # input() must not read the TA's terminal
     os.close(devnull)
-    got = {"network_namespace": False, "mount_namespace": False, "files_hidden": False, "own_uid": False}
+    got = {
+        "pid_namespace": os.getpid() == 1,
+        "network_namespace": False,
+        "mount_namespace": False,
+        "files_hidden": False,
+        "own_uid": False,
+    }
     workdir = None
     if spec.uid is not None:
         got["network_namespace"] = _try_unshare(CLONE_NEWNET)
@@ -147,6 +160,8 @@ def _private_mounts(hide: tuple[str, ...]) -> tuple[bool, bool]:
     )
     for path in _interpreter_paths():
         _make_reachable(path, mount)
+    if os.getpid() == 1:  # init of our own PID namespace: a /proc that shows only our processes
+        mount(b"proc", "/proc", b"proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, None)
     hidden = all(
         mount(b"tmpfs", path, b"tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV, b"size=4k,mode=0555") == 0
         for path in hide
@@ -220,8 +235,15 @@ def _set_limits(limits: Limits, *, own_uid: bool) -> None:
 
 
 def _count_own_processes() -> int:
-    uid = os.getuid()
-    return sum(1 for pid in _pids() if _uid_of(pid) == uid) * 8  # threads count too; be generous
+    """Processes and threads of our uid (what RLIMIT_NPROC counts)."""
+    uid, count = os.getuid(), 0
+    for pid in _pids():
+        if _uid_of(pid) == uid:
+            try:
+                count += len(os.listdir(f"/proc/{pid}/task"))
+            except OSError:
+                pass
+    return count
 
 
 def _scrub_environment(workdir: str) -> None:
@@ -411,24 +433,11 @@ def _serve(control: socket.socket, spec: SandboxSpec, worker_main: Callable) -> 
             out_read, out_write = os.pipe()
             pid = os.fork()
             if pid == 0:
-                code = 0
-                try:
-                    control.close()
-                    ours.close()
-                    os.close(out_read)
-                    os.dup2(out_write, 1)
-                    os.dup2(out_write, 2)
-                    os.close(out_write)
-                    isolation = enter_sandbox(spec, keep_fds=(0, 1, 2, theirs.fileno()))
-                    worker_main(theirs, isolation)
-                except SystemExit as exit_:
-                    code = exit_.code if isinstance(exit_.code, int) else 1
-                except BaseException:
-                    import traceback
-
-                    os.write(2, traceback.format_exc().encode(errors="replace"))
-                    code = 70
-                os._exit(code)
+                control.close()
+                ours.close()
+                os.close(out_read)
+                start = functools.partial(_become_worker, spec, worker_main, theirs, out_write)
+                _guard(spec, start, worker_fds=(theirs.fileno(), out_write))
             theirs.close()
             os.close(out_write)
             socket.send_fds(control, [struct.pack("!q", pid)], [ours.fileno(), out_read])
@@ -436,11 +445,13 @@ def _serve(control: socket.socket, spec: SandboxSpec, worker_main: Callable) -> 
             os.close(out_read)
         elif command == b"K":
             (pid,) = struct.unpack("!q", _recv_all(control, 8))
-            _kill_all(spec, me)
+            if spec.uid is not None:
+                kill_uid(spec.uid)  # the worker dies first, so its guard can report how
             try:
                 _, status = os.waitpid(pid, 0)
             except ChildProcessError:
                 status = -1
+            kill_descendants(me)
             _reap_children()
             control.sendall(struct.pack("!q", status))
         else:  # b"Q" or the supervisor went away
@@ -448,6 +459,49 @@ def _serve(control: socket.socket, spec: SandboxSpec, worker_main: Callable) -> 
             if command == b"Q":
                 control.sendall(b"Q")
             return
+
+
+def _guard(
+    spec: SandboxSpec, become_worker: Callable[[], None], worker_fds: tuple[int, ...]
+) -> None:  # pragma: no cover
+    """Run the worker as init of a new PID namespace (when root), from this small trusted parent.
+
+    When a namespace's init exits, the kernel kills every process left in the namespace, detached or not;
+    and the guard dies with the fork server (parent-death signal), the worker with the guard. So nothing a
+    submission started outlives its worker, even if the whole grader is killed. The guard mirrors the
+    worker's exit status, so the supervisor can say how the worker ended.
+    """
+    prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if spec.uid is None or _libc.unshare(CLONE_NEWPID) != 0:
+        become_worker()  # no PID namespace: this process is the worker
+    worker = os.fork()
+    if worker == 0:
+        become_worker()
+    for fd in worker_fds:  # only the worker holds its socket and output pipe: EOF means it is gone
+        os.close(fd)
+    _, status = os.waitpid(worker, 0)
+    if os.WIFSIGNALED(status):
+        signal.signal(os.WTERMSIG(status), signal.SIG_DFL)
+        os.kill(os.getpid(), os.WTERMSIG(status))
+    os._exit(os.WEXITSTATUS(status) if os.WIFEXITED(status) else 1)
+
+
+def _become_worker(spec: SandboxSpec, worker_main: Callable, sock: socket.socket, out_write: int) -> None:
+    code = 0
+    try:
+        os.dup2(out_write, 1)
+        os.dup2(out_write, 2)
+        os.close(out_write)
+        isolation = enter_sandbox(spec, keep_fds=(0, 1, 2, sock.fileno()))
+        worker_main(sock, isolation)
+    except SystemExit as exit_:
+        code = exit_.code if isinstance(exit_.code, int) else 1
+    except BaseException:
+        import traceback
+
+        os.write(2, traceback.format_exc().encode(errors="replace"))
+        code = 70
+    os._exit(code)
 
 
 def _kill_all(spec: SandboxSpec, me: int) -> None:

@@ -143,7 +143,7 @@ class WorkerSession:
                         f"unexpected message while the notebook ran: {str(header)[:80]}"
                     )
         except _Timeout:
-            status = self._stop()
+            self._stop()
             if current is None:
                 self._give_up("your notebook did not finish within the time budget", "timeout")
             else:
@@ -153,7 +153,6 @@ class WorkerSession:
                     "it was stopped and skipped"
                 )
                 self.skip.add(current)
-            del status
         except (_Gone, protocol.ProtocolError) as err:
             status = self._stop()
             what = (

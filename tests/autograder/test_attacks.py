@@ -328,7 +328,8 @@ EXPECTED = {
     "os_exit_in_cell": full,
     "os_exit_in_call": softmax_lost_ce_kept("exited with code 3"),
     "sys_exit": ce_lost("SystemExit"),
-    "kill_everything": softmax_lost_ce_kept("NoneType", "SIGKILL"),  # kill(-1) spares the caller itself
+    # kill(-1) spares the caller itself; in its own PID namespace the worker finds nobody else to kill
+    "kill_everything": softmax_lost_ce_kept("NoneType", "SIGKILL", "No such process"),
     "infinite_loop_cell": full,
     "infinite_loop_call": softmax_lost_ce_kept("did not return within"),
     "sleep_in_call": ce_lost("did not return within"),
@@ -374,11 +375,7 @@ def test_attack_is_bounded(attacked, name):
 def test_honest_student_in_the_same_batch_is_unaffected(attacked):
     honest = attacked["results"]["honest"]
     assert (honest.status, honest.score) == (GRADED, 20)
-    assert (
-        honest.isolation
-        == {"network_namespace": True, "mount_namespace": True, "files_hidden": True, "own_uid": True}
-        or os.geteuid() != 0
-    )
+    assert (all(honest.isolation.values()) and len(honest.isolation) == 5) or os.geteuid() != 0
 
 
 @pytest.mark.slow
@@ -393,15 +390,7 @@ def test_cells_that_hang_or_exit_are_skipped_and_explained(attacked):
 
 @pytest.mark.slow
 def test_nothing_the_submissions_started_survives(attacked):
-    name = attacked["ctx"]["detach_name"]
-    survivors = []
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            if Path(f"/proc/{pid}/comm").read_text().strip() == name:
-                survivors.append(pid)
-        except OSError:
-            pass
-    assert not survivors
+    assert not nbs.running_with_name(attacked["ctx"]["detach_name"])
 
 
 @pytest.mark.slow

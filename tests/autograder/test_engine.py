@@ -6,10 +6,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import ag_notebooks as nbs
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
-import ag_notebooks as nbs
 from autograder import sandbox
 from autograder.runner import GRADED, grade_submission
 
@@ -42,7 +42,7 @@ def test_containers(student):
     assert student.call("stats", [1, 2, 3]) == {"sum": 6, "span": (1, 3)}, "stats is wrong"
 '''
 
-TOY_CODE = '''
+TOY_CODE = """
 import torch
 
 class Counter:
@@ -58,9 +58,9 @@ def double(x):
 
 def stats(values):
     return {"sum": sum(values), "span": (min(values), max(values))}
-'''
+"""
 
-DETACHED = '''
+DETACHED = """
 import os, ctypes, time
 if os.fork() == 0:
     os.setsid()
@@ -68,7 +68,7 @@ if os.fork() == 0:
         ctypes.CDLL(None).prctl(15, b"%s", 0, 0, 0)
         time.sleep(600)
     os._exit(0)
-'''
+"""
 
 
 def toy_graders(root: Path, total_points: int = 3) -> Path:
@@ -88,22 +88,13 @@ def toy_notebook(folder: Path, *extra: str) -> Path:
     return nbs.write(nb, folder, "toy.ipynb")
 
 
-def running_with_name(name: str) -> list[str]:
-    found = []
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            if Path(f"/proc/{pid}/comm").read_text().strip() == name:
-                found.append(pid)
-        except OSError:
-            pass
-    return found
-
-
 @pytest.mark.slow
 def test_objects_methods_and_containers_cross_the_boundary(tmp_path):
     graders = toy_graders(tmp_path / "graders")
     result = grade_submission("toy", toy_notebook(tmp_path / "sub"), graders_root=graders)
-    assert (result.status, result.score, result.max_score) == (GRADED, 3, 3), [t.message for t in result.tests]
+    assert (result.status, result.score, result.max_score) == (GRADED, 3, 3), [
+        t.message for t in result.tests
+    ]
 
 
 @pytest.mark.slow
@@ -124,4 +115,4 @@ def test_fallback_sandbox_without_root_still_grades_and_cleans_up(tmp_path, monk
     result = grade_submission("toy", toy_notebook(tmp_path / "sub", DETACHED % name), graders_root=graders)
     assert (result.status, result.score) == (GRADED, 3), [t.message for t in result.tests]
     assert not any(result.isolation.values())
-    assert not running_with_name(name)
+    assert not nbs.running_with_name(name)

@@ -15,8 +15,9 @@ from course_lib.errors import CourseError
 
 COMMAND_MODULES = (
     "course_lib.doctor",
-    "autograder.cli",
+    "autograder.answer_key",
     "autograder.bridges_cli",
+    "autograder.cli",
 )
 
 

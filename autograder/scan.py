@@ -13,7 +13,11 @@ The scan reads the code cells the worker will execute (as parsed Python, never r
   ``sys.modules``); it taints the names its statement binds, and every graded name at module level.
 
 Dependencies are followed between top-level statements: a graded function that calls a helper whose body
-uses ``F.softmax`` is flagged, and so is ``softmax = make_softmax()``. A forbidden call in a plain
+uses ``F.softmax`` is flagged, and so is ``softmax = make_softmax()``. Names resolve as Python resolves
+them: a function's own names (parameters, assignments, loop and comprehension variables, imports inside
+it) are its locals, so two functions that both use a local ``counts`` do not depend on each other; only
+free names that resolve to module-level definitions are followed. ``Cls.method = f`` (or
+``setattr(Cls, "method", f)``) at module level makes ``Cls`` depend on ``f``. A forbidden call in a plain
 top-level expression (``print(torch.softmax(x, -1))``, a student comparing with the real thing) is noted
 but flags nothing.
 """
@@ -98,34 +102,127 @@ class _Statement:
     notes: list[Finding]  # forbidden calls in plain top-level expressions: reported, flag nothing
 
 
+@dataclass
+class _Scope:
+    """A function, lambda, class or comprehension body inside a top-level statement, or the module itself
+    (``locals is None``). Names follow Python's rules: a name bound anywhere in a function body is local to
+    it, unless declared ``global``; class bodies are not visible from the functions nested in them."""
+
+    kind: str  # "module" | "function" | "class" | "comprehension"
+    locals: set[str] | None
+    declared_global: set[str] = field(default_factory=set)
+    aliases: dict[str, str] = field(default_factory=dict)  # local name -> dotted path it was imported as
+
+
 class _Visitor(ast.NodeVisitor):
+    """Walks one top-level statement. ``bound``: module-level names it binds (or changes, as in
+    ``Cls.method = f`` and ``setattr(Cls, "method", f)``); ``referenced``: module-level names it reads;
+    a function's own locals are neither."""
+
     def __init__(self, cell: int, aliases: dict[str, str], rules: ForbiddenRules) -> None:
-        self.cell, self.aliases, self.rules = cell, aliases, rules
+        self.cell, self.rules = cell, rules
+        self.module = _Scope("module", None, aliases=aliases)
+        self.scopes = [self.module]
         self.findings: list[Finding] = []
         self.bound: set[str] = set()
         self.referenced: set[str] = set()
 
+    # -- name resolution
+    def _owner(self, name: str) -> _Scope:
+        """The scope a name belongs to, seen from the current one."""
+        for depth, scope in enumerate(reversed(self.scopes)):
+            if name in scope.declared_global:
+                return self.module
+            if scope.kind == "class" and depth > 0:
+                continue  # methods do not see their class body's names
+            if scope.locals is not None and name in scope.locals:
+                return scope
+        return self.module
+
+    def _alias(self, name: str) -> str | None:
+        return self._owner(name).aliases.get(name)
+
+    def _bind(self, name: str) -> None:
+        owner = self._owner(name)
+        owner.aliases.pop(name, None)
+        if owner is self.module:
+            self.bound.add(name)
+
+    def _in_scope(self, kind: str, local_names: set[str], declared_global: set[str], visit: list) -> None:
+        self.scopes.append(_Scope(kind, local_names, declared_global))
+        for node in visit:
+            self.visit(node)
+        self.scopes.pop()
+
     # -- names and bindings
     def visit_Name(self, node: ast.Name) -> None:
         if isinstance(node.ctx, ast.Load):
-            self.referenced.add(node.id)
-            self._check_path(self.aliases.get(node.id), node)
+            if self._owner(node.id) is self.module:
+                self.referenced.add(node.id)
+            self._check_path(self._alias(node.id), node)
         else:
-            self.bound.add(node.id)
-            self.aliases.pop(node.id, None)
+            self._bind(node.id)
 
-    def visit_FunctionDef(self, node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) -> None:
-        self.bound.add(node.name)
+    def visit_FunctionDef(self, node: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda) -> None:
+        args = node.args
+        # decorators, defaults and annotations are evaluated where the function is defined
+        outside = [*args.defaults, *(d for d in args.kw_defaults if d)]
+        body = [node.body] if isinstance(node, ast.Lambda) else node.body
+        if not isinstance(node, ast.Lambda):
+            outside += [*node.decorator_list, *(a.annotation for a in _all_args(args) if a.annotation)]
+            outside += [node.returns] if node.returns else []
+        for expr in outside:
+            self.visit(expr)
+        if not isinstance(node, ast.Lambda):
+            self._bind(node.name)
+        local_names, declared = _block_bindings(body)
+        self._in_scope("function", {a.arg for a in _all_args(args)} | local_names, declared, body)
+
+    visit_AsyncFunctionDef = visit_Lambda = visit_FunctionDef
+
+    def visit_ClassDef(self, node: ast.ClassDef) -> None:
+        for expr in [*node.decorator_list, *node.bases, *(k.value for k in node.keywords)]:
+            self.visit(expr)
+        self._bind(node.name)
+        local_names, declared = _block_bindings(node.body)
+        self._in_scope("class", local_names, declared, node.body)
+
+    def visit_ListComp(self, node: ast.ListComp | ast.SetComp | ast.GeneratorExp | ast.DictComp) -> None:
+        first, *rest = node.generators
+        self.visit(first.iter)  # evaluated in the enclosing scope
+        targets = {n.id for g in node.generators for n in ast.walk(g.target) if isinstance(n, ast.Name)}
+        parts = [first.target, *first.ifs, *rest] + ([node.key, node.value] if isinstance(node, ast.DictComp)
+                                                      else [node.elt])
+        self._in_scope("comprehension", targets, set(), parts)
+
+    visit_SetComp = visit_GeneratorExp = visit_DictComp = visit_ListComp
+
+    def visit_NamedExpr(self, node: ast.NamedExpr) -> None:
+        self.visit(node.value)
+        inner = []  # inside a comprehension, := binds in the enclosing function (or the module)
+        while self.scopes[-1].kind == "comprehension":
+            inner.append(self.scopes.pop())
+        self._bind(node.target.id)
+        self.scopes += reversed(inner)
+
+    def visit_ExceptHandler(self, node: ast.ExceptHandler) -> None:
+        if node.name:
+            self._bind(node.name)
         self.generic_visit(node)
 
-    visit_AsyncFunctionDef = visit_ClassDef = visit_FunctionDef
+    def visit_MatchAs(self, node: ast.MatchAs | ast.MatchStar) -> None:
+        if node.name:
+            self._bind(node.name)
+        self.generic_visit(node)
+
+    visit_MatchStar = visit_MatchAs
 
     def visit_Import(self, node: ast.Import) -> None:
         for alias in node.names:
             self._check_path(alias.name, node, importing=True)
             local = alias.asname or alias.name.split(".")[0]
-            self.aliases[local] = alias.name if alias.asname else alias.name.split(".")[0]
-            self.bound.add(local)
+            self._bind(local)
+            self._owner(local).aliases[local] = alias.name if alias.asname else alias.name.split(".")[0]
 
     def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
         module = node.module or ""
@@ -136,11 +233,21 @@ class _Visitor(ast.NodeVisitor):
             if alias.name == "*" and self._under_root(module):
                 self._add("dynamic", f"from {module} import *", node)
             local = alias.asname or alias.name
-            self.aliases[local] = full
-            self.bound.add(local)
+            self._bind(local)
+            self._owner(local).aliases[local] = full
+
+    def _changes(self, target: ast.AST) -> None:
+        """``Cls.method = f``, ``table[k] = f`` or ``setattr(Cls, ...)`` at module level: ``Cls`` now
+        depends on whatever this statement reads."""
+        while isinstance(target, (ast.Attribute, ast.Subscript)):
+            target = target.value
+        if len(self.scopes) == 1 and isinstance(target, ast.Name):
+            self.bound.add(target.id)
 
     # -- attribute chains, getattr, dynamic code
     def visit_Attribute(self, node: ast.Attribute) -> None:
+        if not isinstance(node.ctx, ast.Load):
+            self._changes(node)
         path = self._resolve(node)
         if path is not None:
             self._check_path(path, node)
@@ -150,12 +257,19 @@ class _Visitor(ast.NodeVisitor):
             self._add("dynamic", f".{node.attr}", node)
         self.generic_visit(node)
 
+    def visit_Subscript(self, node: ast.Subscript) -> None:
+        if not isinstance(node.ctx, ast.Load):
+            self._changes(node)
+        self.generic_visit(node)
+
     def visit_Call(self, node: ast.Call) -> None:
         func = node.func
         name = func.id if isinstance(func, ast.Name) else None
         path = self._resolve(func)
         if name in ("getattr", "setattr", "delattr", "hasattr") and len(node.args) >= 2:
             target, attr = node.args[0], node.args[1]
+            if name in ("setattr", "delattr"):
+                self._changes(target)
             if isinstance(attr, ast.Constant) and isinstance(attr.value, str):
                 base = self._resolve(target)
                 if base is not None:
@@ -164,7 +278,7 @@ class _Visitor(ast.NodeVisitor):
                     self._add("api", f"getattr(..., {attr.value!r})", node)
             else:
                 self._add("dynamic", f"{name}() with a computed name", node)
-        elif (name in DYNAMIC_CALLS and name not in self.aliases) or path in (
+        elif (name in DYNAMIC_CALLS and self._alias(name) is None) or path in (
             "importlib.import_module",
             "builtins.__import__",
         ):
@@ -187,9 +301,8 @@ class _Visitor(ast.NodeVisitor):
         while isinstance(node, ast.Attribute):
             parts.append(node.attr)
             node = node.value
-        if isinstance(node, ast.Name) and node.id in self.aliases:
-            return ".".join([self.aliases[node.id], *reversed(parts)])
-        return None
+        alias = self._alias(node.id) if isinstance(node, ast.Name) else None
+        return ".".join([alias, *reversed(parts)]) if alias else None
 
     def _under_root(self, path: str) -> bool:
         return any(path == r or path.startswith(r + ".") for r in self.rules.roots)
@@ -215,6 +328,40 @@ class _Visitor(ast.NodeVisitor):
             self.findings.append(finding)
 
 
+def _all_args(args: ast.arguments) -> list[ast.arg]:
+    return [*args.posonlyargs, *args.args, *args.kwonlyargs, *filter(None, (args.vararg, args.kwarg))]
+
+
+def _block_bindings(body: list[ast.AST]) -> tuple[set[str], set[str]]:
+    """(names a function or class body binds, names it declares ``global``), not looking inside the
+    functions, lambdas, classes and comprehensions it contains (they have their own names)."""
+    bound: set[str] = set()
+    declared: set[str] = set()
+    stack = list(body)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
+            bound.add(node.id)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            bound.add(node.name)
+            continue
+        elif isinstance(node, ast.Lambda):
+            continue
+        elif isinstance(node, (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp)):
+            bound.update(n.target.id for n in ast.walk(node) if isinstance(n, ast.NamedExpr))  # `:=` leaks out
+            continue
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            bound.update(a.asname or a.name.split(".")[0] for a in node.names if a.name != "*")
+        elif isinstance(node, (ast.ExceptHandler, ast.MatchAs, ast.MatchStar)) and node.name:
+            bound.add(node.name)
+        elif isinstance(node, ast.MatchMapping) and node.rest:
+            bound.add(node.rest)
+        elif isinstance(node, ast.Global):
+            declared.update(node.names)
+        stack.extend(ast.iter_child_nodes(node))
+    return bound - declared, declared
+
+
 def _is_self(node: ast.AST) -> bool:
     return isinstance(node, ast.Name) and node.id in ("self", "cls")
 
@@ -222,7 +369,7 @@ def _is_self(node: ast.AST) -> bool:
 def _scan_statement(node: ast.stmt, cell: int, aliases: dict[str, str], rules: ForbiddenRules) -> _Statement:
     visitor = _Visitor(cell, aliases, rules)
     visitor.visit(node)
-    binds = bool(visitor.bound) and not isinstance(node, ast.Expr)
+    binds = bool(visitor.bound)
     module_taint = any(f.kind == "module" for f in visitor.findings) or (
         any(f.kind == "dynamic" for f in visitor.findings)
         and not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))

@@ -6,7 +6,7 @@ import pytest
 
 from autograder.manifest import load_manifest
 from autograder.notebook import neutralise_ipython
-from autograder.scan import scan_cells
+from autograder.scan import ForbiddenRules, scan_cells
 
 RULES = load_manifest("a0_warmup").forbidden
 GRADED = ("softmax", "cross_entropy")
@@ -114,3 +114,78 @@ def test_ipython_syntax_becomes_calls_on_a_stub():
     code = neutralise_ipython("%matplotlib inline\n!pip install x\nfiles = !ls\nx = 1\n")
     compile(code, "<cell>", "exec")
     assert "get_ipython()" in code and "x = 1" in code
+
+
+def test_local_names_shadow_globals_so_functions_sharing_a_local_name_stay_independent():
+    uses_vocab = (
+        "def build_vocab(s):\n    from course_lib.data import Vocab\n"
+        "    counts = Vocab.build(s).token_to_id\n    return counts\n"
+    )
+    other = "def f(p):\n    counts = sum(p)\n    return counts\n"
+    rules = ForbiddenRules(apis=frozenset({"course_lib.data.Vocab"}))
+    result = scan_cells([(0, uses_vocab), (1, other)], ["build_vocab", "f"], rules)
+    assert set(result.flagged) == {"build_vocab"}, result.flagged
+
+
+@pytest.mark.parametrize(
+    "helper",
+    [
+        # parameters, for-targets, comprehension variables, with/except targets and local imports are local
+        "def helper(z):\n    for z in range(3):\n        pass\n    return z",
+        "def helper(x):\n    ys = [z for z in x]\n    return ys",
+        "def helper(p):\n    try:\n        pass\n    except ValueError as z:\n        pass\n"
+        "    with open(p) as z:\n        return z",
+        "def helper():\n    import math as z\n    return z.pi",
+        "def helper(x):\n    return (lambda z: z * 2)(x)",
+        # a method's locals and a class attribute named z are not the module-level z
+        "class Helper:\n    z = 1\n    def run(self, z):\n        return z\n"
+        "def helper(x):\n    return Helper().run(x)",
+    ],
+)
+def test_a_local_z_is_not_the_forbidden_global_z(helper):
+    bad = "z = torch.softmax\n"
+    found = flagged(bad, helper, "def softmax(x, dim=-1):\n    return helper(x)\n", CE_OK)
+    assert found == {}, found
+
+
+@pytest.mark.parametrize(
+    "helper",
+    [
+        "def helper(x):\n    return z(x, -1)",  # a free name resolves to the module's z
+        "def helper(x):\n    def inner():\n        return z(x, -1)\n    return inner()",
+        "def helper(x):\n    global z\n    return z(x, -1)",
+        "def helper(x):\n    return [z(r, -1) for r in x]",
+    ],
+)
+def test_free_names_still_resolve_to_module_level_definitions(helper):
+    bad = "z = torch.softmax\n"
+    found = flagged(bad, helper, "def softmax(x, dim=-1):\n    return helper(x)\n", CE_OK)
+    assert list(found) == ["softmax"] and "torch.softmax" in found["softmax"], found
+
+
+def test_a_local_import_does_not_leak_into_other_functions():
+    code = (
+        "def helper(x):\n    import torch.nn.functional as F\n    return F.relu(x)\n"
+        "def g(x):\n    return F.relu(x)\n"  # this F is a (missing) global, not helper's local import
+    )
+    rules = ForbiddenRules(apis=frozenset({"torch.nn.functional"}))
+    result = scan_cells([(0, code)], ["helper", "g"], rules)
+    assert set(result.flagged) == {"helper"}, result.flagged
+
+
+@pytest.mark.parametrize(
+    "patch",
+    [
+        "Model.forward = cheat",
+        "setattr(Model, 'forward', cheat)",
+        "Model.table['forward'] = cheat",
+    ],
+)
+def test_attaching_a_function_to_a_class_makes_the_class_depend_on_it(patch):
+    code = (
+        "def cheat(self, x):\n    return torch.softmax(x, -1)\n"
+        "class Model:\n    table = {}\n    def forward(self, x):\n        return x\n"
+        f"{patch}\n"
+    )
+    result = scan_cells(enumerate(["import torch\n", code]), ["Model"], RULES)
+    assert [f.what for f in result.flagged.get("Model", [])] == ["torch.softmax"], result.flagged

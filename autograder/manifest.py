@@ -56,7 +56,7 @@ class Limits:
     output_kb: int = 64
     notebook_mb: int = 10
     reply_mb: int = 256
-    max_restarts: int = 4  # fresh workers after a crash or timeout, each re-running the notebook
+    max_restarts: int = 4  # fresh workers after a cell crashes or hangs (a failed call is charged to its name)
 
 
 @dataclass(frozen=True)

@@ -4,8 +4,13 @@
 fork server, watches the notebook's cells run (a cell that overruns ``cell_seconds`` or ends the process is
 skipped on the next start), then carries requests and checks every reply. A call that times out, crashes
 the worker or answers garbage fails with :class:`StudentCodeError`; the next call gets a fresh worker that
-re-runs the notebook, at most ``max_restarts`` times and never past the submission's time budget; a name
-that hangs or crashes twice is not called again, so one broken function cannot use up the restarts.
+re-runs the notebook, never past the submission's time budget.
+
+A failure costs only the tests of the graded name that caused it: a name whose call ended the process or
+answered garbage is *broken* and not called again (its remaining tests fail, saying why), and so is a name
+that timed out twice. Restarts after such a call are charged to that name, at most twice per name, so one
+broken function cannot use up the restarts the other names need; ``max_restarts`` bounds the others
+(cells that crash or hang while the notebook runs).
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ from .sandbox import ForkServer, describe_exit
 REPLY_KEYS_OK = {"id", "ok", "value", "grads", "n_arrays"}
 REPLY_KEYS_ERROR = {"id", "ok", "kind", "message", "n_arrays"}
 ERROR_KINDS = {"missing", "raised", "bad_return", "bad_request"}
-MAX_FAILURES_PER_NAME = 2  # hangs or crashes of one graded name before its remaining tests are not run
+STRIKES = {"crashed": 1, "garbage": 1, "timeout": 2}  # failures of a kind before a name is not called again
 
 
 class StudentCodeError(Exception):
@@ -94,7 +99,8 @@ class WorkerSession:
     outputs: list[str] = field(default_factory=list)
     starts: int = 0
     events: set[str] = field(default_factory=set)  # timeout, crashed, garbage (flags)
-    failures: dict[str, list[str]] = field(default_factory=dict)  # name -> its hangs and crashes so far
+    failures: dict[str, list[str]] = field(default_factory=dict)  # name -> kinds of its failed calls so far
+    broken: dict[str, str] = field(default_factory=dict)  # name -> why it is not called again
     _worker: _Worker | None = None
     _given_up: str | None = None
     _next_id: int = 0
@@ -111,7 +117,8 @@ class WorkerSession:
                     "timeout",
                 )
                 continue
-            if self.starts > self.limits.max_restarts:
+            charged_to_names = sum(len(kinds) for kinds in self.failures.values())
+            if self.starts - charged_to_names > self.limits.max_restarts:
                 self._give_up("your code's process was stopped too many times", None)
                 continue
             self._start()
@@ -194,11 +201,13 @@ class WorkerSession:
         self, header: dict, args: Any, kwargs: dict, grad: dict | None, what: str, make_object: Any, name: str
     ) -> tuple[Any, Any]:
         """Send one request about ``name``; return (value, grads) from a validated reply or raise
-        StudentCodeError. A name whose calls hung or ended the process twice is not called again, so the
-        restart budget goes to the other names."""
-        earlier = self.failures.get(name, [])
-        if len(earlier) >= MAX_FAILURES_PER_NAME:
-            raise StudentCodeError("not_run", f"not run: {name} failed this way in earlier tests ({earlier[-1]})")
+        StudentCodeError. A broken name (see the module docstring) is not called again."""
+        if name in self.broken:
+            raise StudentCodeError(
+                "not_run",
+                f"not run: `{name}` was not called again after an earlier test, where {self.broken[name]}; "
+                "your other functions were still graded",
+            )
         self.ensure_started()
         worker = self._worker
         assert worker is not None
@@ -224,7 +233,10 @@ class WorkerSession:
             self._stop()
             failure = StudentCodeError("garbage", f"the reply to {what} was not valid ({err})")
         self.events.add(failure.kind)
-        self.failures.setdefault(name, []).append(str(failure))
+        kinds = self.failures.setdefault(name, [])
+        kinds.append(failure.kind)
+        if kinds.count(failure.kind) >= STRIKES[failure.kind]:
+            self.broken[name] = str(failure)
         raise failure
 
     @staticmethod

@@ -145,3 +145,62 @@ def test_a_worker_finds_no_other_students_results_in_memory(tmp_path):
     marker = SECRET[0] + SECRET[1] + str(SECRET[2])
     assert marker in first.output and marker in " ".join(first.cell_errors)
     assert "CLEAN" in second.output, second.output
+
+
+CRASHY_TESTS = '''
+import pytest
+
+
+def make_test(name, value):
+    @pytest.mark.points(1)
+    def test(student):
+        assert student.call(name, value) == value + 1, f"{name} is wrong"
+
+    test.__doc__ = f"{name}({value})"
+    return test
+
+
+for name in ("crash_a", "crash_b", "crash_c", "works"):
+    for value in (1, 2):
+        globals()[f"test_{name}_{value}"] = make_test(name, value)
+'''
+
+CRASHY_CODE = """
+import os
+
+def crash_a(x):
+    os._exit(0)
+
+def crash_b(x):
+    os._exit(0)
+
+def crash_c(x):
+    os.abort()
+
+def works(x):
+    return x + 1
+"""
+
+
+@pytest.mark.slow
+def test_a_function_that_kills_the_worker_costs_only_its_own_tests(tmp_path):
+    # Three functions end the process (more crashes than max_restarts allows); the fourth still gets its
+    # points, and each crashing function is called once, not again after it crashed.
+    folder = tmp_path / "graders" / "crashy"
+    folder.mkdir(parents=True)
+    (folder / "manifest.toml").write_text(
+        'assignment = "crashy"\nnotebook = "crashy.ipynb"\ntotal_points = 8\n'
+        'graded_names = ["crash_a", "crash_b", "crash_c", "works"]\n'
+        "[limits]\ncell_seconds = 5\ncall_seconds = 5\nsubmission_seconds = 60\nmax_restarts = 2\n"
+    )
+    (folder / "test_crashy.py").write_text(CRASHY_TESTS)
+    path = nbs.write(new_notebook(cells=[new_code_cell(CRASHY_CODE)]), tmp_path / "sub", "crashy.ipynb")
+    result = grade_submission("crashy", path, graders_root=tmp_path / "graders")
+    by_name = {t.name.split("::")[1]: t for t in result.tests}
+    assert (result.status, result.score) == (GRADED, 2), [(t.name, t.message) for t in result.tests]
+    assert by_name["test_works_1"].outcome == by_name["test_works_2"].outcome == "passed"
+    for name in ("crash_a", "crash_b", "crash_c"):
+        first, second = by_name[f"test_{name}_1"], by_name[f"test_{name}_2"]
+        assert first.kind == "crashed" and "while running " + name in first.message, first
+        assert second.kind == "not_run" and f"`{name}`" in second.message and "not called again" in second.message
+    assert "crashed" in result.flags

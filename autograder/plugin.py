@@ -25,6 +25,12 @@ Fixtures:
 
 ``@pytest.mark.points(n)`` gives a test's worth. A test scores its points if it passes and 0 otherwise;
 a test that calls a graded name the static scan flagged scores 0 whatever happens.
+
+Who failed: an ``AssertionError`` (or ``pytest.fail``) is the student's values failing a check, and a
+:class:`StudentCodeError` is the student's code failing to answer (raised, timed out, crashed, bad reply).
+Any other exception is a bug in the trusted test itself: the test's outcome is ``grader_error``, the
+student reads that it was not their fault, and the traceback goes to :attr:`GradingPlugin.grader_errors`
+for the TA only. Graders therefore check a reply's type (``check_tensor``, ``check_type``) before using it.
 The first line of a test's docstring is what the student sees as its description; its code and the
 expected values never reach the feedback (assertion rewriting is off; messages come from the checks).
 """
@@ -32,6 +38,7 @@ expected values never reach the feedback (assertion rewriting is off; messages c
 from __future__ import annotations
 
 import hashlib
+import traceback
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,9 +55,16 @@ class TestResult:
     description: str  # docstring first line, shown to the student
     max_score: float
     score: float
-    outcome: str  # passed | failed | forbidden | error
+    outcome: str  # passed | failed | forbidden | grader_error | error
     message: str  # why, in words for the student ("" when passed)
     kind: str = ""  # failure category: assertion, raised, timeout, crashed, missing, forbidden, ...
+
+
+GRADER_ERROR = "grader_error"
+GRADER_ERROR_MESSAGE = (
+    "the grader itself failed on this test, not because of your code; "
+    "the course staff are told and will grade it by hand"
+)
 
 
 class Student:
@@ -135,6 +149,7 @@ class GradingPlugin:
         self.collected: list[tuple[str, float]] = []
         self.collection_errors: list[str] = []
         self.names_used: set[str] = set()
+        self.grader_errors: list[str] = []  # "test: traceback" of bugs in the hidden tests, for the TA only
 
     # -- configuration and fixtures
     def pytest_configure(self, config: pytest.Config) -> None:
@@ -194,6 +209,10 @@ class GradingPlugin:
             return TestResult(**base, score=points, outcome="passed", message="")
         exc = call.excinfo.value if call.excinfo else None
         kind, message = explain_failure(exc)
+        if kind == GRADER_ERROR:
+            trace = "".join(traceback.format_exception(exc))
+            self.grader_errors.append(f"{base['name']}: {trace[-4000:]}")
+            return TestResult(**base, score=0.0, outcome=GRADER_ERROR, kind=GRADER_ERROR, message=message)
         return TestResult(**base, score=0.0, outcome="failed", kind=kind, message=message)
 
 
@@ -211,13 +230,9 @@ def explain_failure(exc: BaseException | None) -> tuple[str, str]:
         if "NotImplementedError" in message:
             message += " (not implemented yet: replace `raise NotImplementedError()` with your code)"
         return exc.kind, message
-    if isinstance(exc, AssertionError):
+    if isinstance(exc, (AssertionError, pytest.fail.Exception)):
         text = str(exc).strip()
         return "assertion", text.splitlines()[0][:500] if text else "a hidden check failed"
     if exc is None:
         return "error", "the test did not complete"
-    first = (str(exc).splitlines() or [""])[0][:200]
-    return (
-        "error",
-        f"the check could not be completed with what your code returned ({type(exc).__name__}: {first})",
-    )
+    return GRADER_ERROR, GRADER_ERROR_MESSAGE

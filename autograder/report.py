@@ -4,7 +4,7 @@ Every file is written atomically (a temporary file in the same folder, then ``os
 student's ``grading.json`` is written last, so a batch killed at any moment leaves each student either fully
 graded or not graded at all; ``--resume`` trusts exactly the students whose ``grading.json`` reads back.
 Feedback contains test descriptions, scores and the reasons for failures; never a hidden test's code or
-expected values.
+expected values, nor the tracebacks of a grader's own failures (``grader_errors``: ``grading.json`` only).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from .plugin import GRADER_ERROR
 from .runner import GRADED, SubmissionResult
 
 RECORD = "grading.json"
@@ -58,7 +59,7 @@ def gradescope_results(result: SubmissionResult) -> dict[str, Any]:
 def _summary_text(result: SubmissionResult) -> str:
     lines = [f"Score: {result.score:g} / {result.max_score:g}"]
     if result.status != GRADED:
-        lines.append(f"Not graded ({result.status}): {result.message}")
+        lines.append(_status_line(result))
     lines += [f"Note: {note}" for note in result.notes]
     if result.cell_errors:
         lines.append("Cells that raised an error while your notebook ran (execution continued):")
@@ -66,10 +67,16 @@ def _summary_text(result: SubmissionResult) -> str:
     return "\n".join(lines)
 
 
+def _status_line(result: SubmissionResult) -> str:
+    if result.status == GRADER_ERROR:
+        return f"Grading is not complete: {result.message}"
+    return f"Your submission could not be graded ({result.status}): {result.message}"
+
+
 def feedback_markdown(result: SubmissionResult) -> str:
     out = [f"# Feedback: {result.assignment}", "", f"**Score: {result.score:g} / {result.max_score:g}**", ""]
     if result.status != GRADED:
-        out += [f"Your submission could not be graded ({result.status}): {_md(result.message)}", ""]
+        out += [_md(_status_line(result)), ""]
     for note in result.notes:
         out.append(f"- Note: {_md(note)}")
     if result.cell_errors:

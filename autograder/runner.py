@@ -27,7 +27,9 @@ Both functions ``fork``: call them from a process without other threads running 
 Statuses: ``graded`` (the hidden tests ran; individual tests may have failed for any reason), ``missing``,
 ``wrong_file_name``, ``symlink``, ``too_large``, ``invalid_notebook``, ``unsupported_format``, ``unreadable``
 (the submission could not be graded and scores 0), ``grader_error`` (the grading itself failed; a TA should
-look). The runner imports torch, numpy, pytest and nbformat once; every supervisor is a ``fork`` of it, and
+look; a test whose own code failed makes the whole submission ``grader_error``, keeping the scores of the
+tests that ran, and its traceback is in ``grading.json``'s ``grader_errors``, never in the student's
+files). The runner imports torch, numpy, pytest and nbformat once; every supervisor is a ``fork`` of it, and
 forks its workers from a fork server (see :mod:`autograder.sandbox`), so no interpreter or Jupyter kernel
 starts per student.
 """
@@ -51,7 +53,7 @@ from typing import Any
 from course_lib.errors import CourseError
 
 from .manifest import GRADERS_DIR, Manifest, load_manifest
-from .plugin import TestResult, test_name
+from .plugin import GRADER_ERROR, TestResult, test_name
 
 GRADED = "graded"
 SUPERVISOR_GRACE_SECONDS = 60.0
@@ -87,6 +89,7 @@ class SubmissionResult:
     cell_errors: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     scan_findings: list[str] = field(default_factory=list)
+    grader_errors: list[str] = field(default_factory=list)  # tracebacks of failed hidden tests: TA only
     output: str = ""
     seed: int | None = None
     notebook_sha256: str | None = None
@@ -277,7 +280,7 @@ def _read_result(path: Path, task: _Task, manifest: Manifest, exit_text: str, st
         return SubmissionResult(
             task.student_id,
             manifest.assignment,
-            "grader_error",
+            GRADER_ERROR,
             message=f"the grading process {exit_text} before finishing",
             max_score=manifest.total_points,
             execution_time=time.monotonic() - started,
@@ -377,6 +380,16 @@ def supervise(manifest: Manifest, task: _Task, uid: int | None, seed: int) -> Su
     return _assemble(base, manifest, plugin, session, scan, loaded, base_seed, started)
 
 
+def _broken_suite(plugin: Any, manifest: Manifest) -> str | None:
+    """Why the hidden tests as a whole cannot grade anyone (for the TA), or None."""
+    if plugin.collection_errors or not plugin.collected:
+        return "the hidden tests could not be collected: " + "; ".join(plugin.collection_errors)[:4000]
+    total = sum(points for _, points in plugin.collected)
+    if abs(total - manifest.total_points) > 1e-9:
+        return f"the hidden tests are worth {total} points but the manifest says {manifest.total_points}"
+    return None
+
+
 def _cap(text: str, limit: int) -> str:
     return text if len(text) <= limit + 100 else text[:limit] + "\n[... output truncated]"
 
@@ -420,17 +433,14 @@ def _assemble(
         tests.append(
             by_node.get(name) or TestResult(name, name, points, 0.0, "error", "the test did not run", "not_run")
         )
+    broken_suite = _broken_suite(plugin, manifest)  # the hidden tests as a whole cannot be trusted
+    grader_errors = [broken_suite] if broken_suite else list(plugin.grader_errors)
     status, message = base.status, ""
-    total = sum(points for _, points in plugin.collected)
-    if plugin.collection_errors or not tests:
-        status, message = (
-            "grader_error",
-            "the hidden tests could not be collected: " + "; ".join(plugin.collection_errors)[:1000],
-        )
-    elif abs(total - manifest.total_points) > 1e-9:
-        status, message = (
-            "grader_error",
-            (f"the hidden tests are worth {total} points but the manifest says {manifest.total_points}"),
+    if grader_errors:  # the detail is for the TA (grading.json); the student reads that it was not them
+        status = GRADER_ERROR
+        message = (
+            "the grader itself failed, not because of your code; the course staff are told and will grade "
+            + ("your submission by hand" if broken_suite else f"the {len(grader_errors)} affected test(s) by hand")
         )
     flags = list(loaded.flags)
     if scan.flagged:
@@ -443,12 +453,13 @@ def _assemble(
         base,
         status=status,
         message=message,
-        score=sum(t.score for t in tests) if status == GRADED else 0.0,
+        score=0.0 if broken_suite else sum(t.score for t in tests),
         tests=tests,
         flags=flags,
         cell_errors=cell_errors,
         notes=list(session.notes),
         scan_findings=[f.describe() for f in scan.findings] + scan.syntax_errors,
+        grader_errors=grader_errors,
         output=_cap("\n".join(session.outputs), manifest.limits.output_kb * 1024),
         seed=base_seed,
         notebook_sha256=loaded.sha256,

@@ -3,6 +3,7 @@ whose points do not add up, and the fallback sandbox used when the grader does n
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -104,7 +105,8 @@ def test_points_that_do_not_add_up_are_a_grader_error(tmp_path):
     graders = toy_graders(tmp_path / "graders", total_points=5)
     result = grade_submission("toy", toy_notebook(tmp_path / "sub"), graders_root=graders)
     assert result.status == "grader_error" and result.score == 0
-    assert "worth 3.0 points but the manifest says 5.0" in result.message
+    assert "worth 3.0 points but the manifest says 5.0" in result.grader_errors[0]  # for the TA
+    assert "not because of your code" in result.message  # for the student
 
 
 @pytest.mark.slow
@@ -166,6 +168,7 @@ for name in ("crash_a", "crash_b", "crash_c", "works"):
 '''
 
 CRASHY_CODE = """
+import json
 import os
 
 def crash_a(x):
@@ -204,3 +207,38 @@ def test_a_function_that_kills_the_worker_costs_only_its_own_tests(tmp_path):
         assert first.kind == "crashed" and "while running " + name in first.message, first
         assert second.kind == "not_run" and f"`{name}`" in second.message and "not called again" in second.message
     assert "crashed" in result.flags
+
+
+BROKEN_ORACLE_TEST = '''
+import pytest
+import torch
+
+
+@pytest.mark.points(2)
+def test_double_against_a_broken_oracle(student, rng):
+    """double(x) for a random x, compared with an oracle that has a bug."""
+    got = student.double(torch.randn(4, generator=rng))
+    expected = {"doubled": 2}["tripled"]  # HIDDEN-ORACLE-LINE: the grader's own bug, whatever got is
+    assert got == expected
+'''
+
+
+@pytest.mark.slow
+def test_a_bug_in_the_hidden_test_is_a_grader_error_not_the_students_fault(tmp_path):
+    graders = toy_graders(tmp_path / "graders", total_points=5)
+    (graders / "toy" / "test_broken.py").write_text(BROKEN_ORACLE_TEST)
+    toy_notebook(tmp_path / "submitted" / "ada" / "toy")
+    batch = grade_batch("toy", tmp_path / "submitted", tmp_path / "out", jobs=1, graders_root=graders)
+    (result,) = batch.results
+    broken = next(t for t in result.tests if t.name == "broken::test_double_against_a_broken_oracle")
+    assert result.status == "grader_error" and "grader" in result.message, result.message
+    assert broken.outcome == "grader_error" and broken.score == 0
+    assert "not because of your code" in broken.message and "what your code returned" not in broken.message
+    # the working tests still count; the TA sees the traceback, the student never does
+    assert result.score == 3
+    record = json.loads((tmp_path / "out" / "ada" / "grading.json").read_text())
+    assert any("KeyError" in e and "HIDDEN-ORACLE-LINE" in e for e in record["grader_errors"]), record
+    for student_file in ("feedback.md", "results.json", "feedback.html"):
+        text = (tmp_path / "out" / "ada" / student_file).read_text()
+        assert "not your fault" in text.lower() or "not because of your code" in text
+        assert "KeyError" not in text and "HIDDEN-ORACLE-LINE" not in text and "Traceback" not in text

@@ -59,7 +59,7 @@ def gradescope_results(result: SubmissionResult) -> dict[str, Any]:
 def _summary_text(result: SubmissionResult) -> str:
     lines = [f"Score: {result.score:g} / {result.max_score:g}"]
     if result.status != GRADED:
-        lines.append(_status_line(result))
+        lines.append(_status_line(result.status, result.message))
     lines += [f"Note: {note}" for note in result.notes]
     if result.cell_errors:
         lines.append("Cells that raised an error while your notebook ran (execution continued):")
@@ -67,16 +67,16 @@ def _summary_text(result: SubmissionResult) -> str:
     return "\n".join(lines)
 
 
-def _status_line(result: SubmissionResult) -> str:
-    if result.status == GRADER_ERROR:
-        return f"Grading is not complete: {result.message}"
-    return f"Your submission could not be graded ({result.status}): {result.message}"
+def _status_line(status: str, message: str) -> str:
+    if status == GRADER_ERROR:
+        return f"Grading is not complete: {message}"
+    return f"Your submission could not be graded ({status}): {message}"
 
 
 def feedback_markdown(result: SubmissionResult) -> str:
     out = [f"# Feedback: {result.assignment}", "", f"**Score: {result.score:g} / {result.max_score:g}**", ""]
     if result.status != GRADED:
-        out += [_md(_status_line(result)), ""]
+        out += [_status_line(result.status, _md(result.message)), ""]
     for note in result.notes:
         out.append(f"- Note: {_md(note)}")
     if result.cell_errors:

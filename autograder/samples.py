@@ -19,7 +19,7 @@ from pathlib import Path
 import nbformat
 
 STUB = re.compile(r"^(?P<indent>[ \t]*)# YOUR CODE HERE\n[ \t]*raise NotImplementedError\(\)[ \t]*$", re.M)
-SOLUTION = re.compile(r"^[ \t]*### BEGIN SOLUTION[ \t]*\n(?P<body>.*?)^[ \t]*### END SOLUTION[ \t]*$",
+SOLUTION = re.compile(r"^(?P<indent>[ \t]*)### BEGIN SOLUTION[ \t]*\n(?P<body>.*?)^[ \t]*### END SOLUTION[ \t]*$",
                       re.M | re.S)
 
 
@@ -35,6 +35,18 @@ def solutions(source: nbformat.NotebookNode) -> dict[str, str]:
         if match:
             found[_grade_id(cell)] = textwrap.dedent(match["body"]).rstrip("\n")
     return found
+
+
+def clear_solutions(source: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """What nbgrader's ClearSolutions makes of an instructor notebook's code, without running nbgrader: a copy
+    whose ``### BEGIN SOLUTION`` ... ``### END SOLUTION`` blocks are ``# YOUR CODE HERE`` stubs. For tests that
+    need a release in a hurry; ``llmcourse release`` makes the real one (``tests/test_samples.py`` compares)."""
+    cleared = copy.deepcopy(source)
+    for cell in cleared.cells:
+        if cell.cell_type == "code":
+            cell.source = SOLUTION.sub(
+                lambda m: f"{m['indent']}# YOUR CODE HERE\n{m['indent']}raise NotImplementedError()", cell.source)
+    return cleared
 
 
 def fill_stubs(release: nbformat.NotebookNode, answers: Mapping[str, str]) -> nbformat.NotebookNode:

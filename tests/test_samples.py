@@ -8,7 +8,7 @@ import nbformat
 import pytest
 from a0_release import A0, a0_release  # noqa: F401 (a fixture)
 
-from autograder.samples import A0_BUGS, a0_variant, fill_stubs, solutions, write_submissions
+from autograder.samples import A0_BUGS, a0_variant, clear_solutions, fill_stubs, solutions, write_submissions
 
 
 @pytest.fixture
@@ -39,6 +39,16 @@ def test_filling_the_release_with_the_solutions_gives_back_the_source_code(a0) -
                                     if "### BEGIN SOLUTION" not in line and "### END SOLUTION" not in line)
         assert cell.source.rstrip() == without_markers.rstrip()
     assert run_code_cells(filled) == {}, "the solution passes the notebook's public checks"
+
+
+def test_clear_solutions_makes_the_code_cells_nbgrader_releases(a0) -> None:
+    source, release = a0
+    cleared = clear_solutions(source)
+    code = [(c.source.rstrip(), r.source.rstrip()) for c, r in zip(cleared.cells, release.cells, strict=True)
+            if c.cell_type == "code"]
+    assert all(mine == nbgraders for mine, nbgraders in code), code
+    assert sum("raise NotImplementedError()" in mine for mine, _ in code) == len(solutions(source))
+    assert any("BEGIN SOLUTION" in c.source for c in source.cells), "the source is left alone"
 
 
 def test_untouched_release_and_bugs_fail_the_public_checks(a0) -> None:

@@ -1,6 +1,7 @@
 """Build A0 submissions for the autograder's tests: the solution, the release, and variations of them.
 
-Everything starts from the instructor's source notebook, so the tests follow the real assignment.
+Everything starts from the instructor's source notebook, so the tests follow the real assignment; the
+release and the solution are made by :mod:`autograder.samples`, as for the demo and the benchmark.
 """
 
 from __future__ import annotations
@@ -15,10 +16,11 @@ from pathlib import Path
 import nbformat
 from nbformat.v4 import new_code_cell
 
+from autograder.samples import clear_solutions, fill_stubs, solutions
+
 ROOT = Path(__file__).resolve().parents[2]
 SOURCE = ROOT / "assignments" / "source" / "a0_warmup" / "a0_warmup.ipynb"
 GRADERS = ROOT / "autograder" / "graders"
-SOLUTION_BLOCK = re.compile(r"^([ \t]*)### BEGIN SOLUTION\n(.*?)^[ \t]*### END SOLUTION\n?", re.M | re.S)
 
 # Deliberately wrong implementations (wrong normalisation; a loss that ignores the targets).
 SOFTMAX_WRONG = "def softmax(x, dim=-1):\n    return torch.exp(x) / torch.exp(x).sum()\n"
@@ -30,21 +32,14 @@ def source_notebook() -> nbformat.NotebookNode:
 
 
 def solution() -> nbformat.NotebookNode:
-    """The answer key: solution markers removed, code kept."""
-    nb = source_notebook()
-    for cell in nb.cells:
-        cell.source = SOLUTION_BLOCK.sub(lambda m: m.group(2), cell.source)
-    return nb
+    """The answer key: the release with every stub filled with the source's solution."""
+    source = source_notebook()
+    return fill_stubs(clear_solutions(source), solutions(source))
 
 
 def release() -> nbformat.NotebookNode:
-    """What students get, as nbgrader's ClearSolutions makes it: solutions replaced by NotImplementedError."""
-    nb = source_notebook()
-    for cell in nb.cells:
-        cell.source = SOLUTION_BLOCK.sub(
-            lambda m: f"{m.group(1)}# YOUR CODE HERE\n{m.group(1)}raise NotImplementedError()\n", cell.source
-        )
-    return nb
+    """What students get: solutions replaced by ``raise NotImplementedError()`` stubs."""
+    return clear_solutions(source_notebook())
 
 
 def cell_source(nb: nbformat.NotebookNode, grade_id: str) -> str:

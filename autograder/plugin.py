@@ -37,6 +37,7 @@ expected values never reach the feedback (assertion rewriting is off; messages c
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import traceback
 from dataclasses import dataclass
@@ -107,24 +108,24 @@ class Student:
         self._plugin.names_used.add(name)
         args = tuple(a._ref if isinstance(a, RemoteObject) else a for a in args)  # objects go by reference
         kwargs = {k: v._ref if isinstance(v, RemoteObject) else v for k, v in kwargs.items()}
-        return self._plugin.session.request(header, args, kwargs, grad, what, self._make_object, name)
-
-    def _make_object(self, ref: ObjectRef) -> RemoteObject:
-        return RemoteObject(self, ref)
+        make_object = functools.partial(RemoteObject, self, graded_name=name)  # objects it returns count as `name`
+        return self._plugin.session.request(header, args, kwargs, grad, what, make_object, name)
 
 
 class RemoteObject:
-    """An object in the worker; attribute calls become method requests."""
+    """An object in the worker; attribute calls become method requests. They count as uses of
+    ``graded_name``, the class or function that made the object (named by the hidden test, so the student's
+    code cannot choose which name a failure or a forbidden API is charged to)."""
 
-    def __init__(self, student: Student, ref: ObjectRef) -> None:
-        self._student, self._ref = student, ref
+    def __init__(self, student: Student, ref: ObjectRef, graded_name: str) -> None:
+        self._student, self._ref, self._graded_name = student, ref, graded_name
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("_"):
             raise AttributeError(name)
         return lambda *args, **kwargs: self._student._request(
             {"op": "method", "object": self._ref.id, "name": name},
-            self._ref.type_name,
+            self._graded_name,
             args,
             kwargs,
             f"{self._ref.type_name}.{name}(...)",
@@ -133,7 +134,7 @@ class RemoteObject:
     def get(self, attribute: str) -> Any:
         return self._student._request(
             {"op": "getattr", "object": self._ref.id, "name": attribute},
-            self._ref.type_name,
+            self._graded_name,
             (),
             {},
             f"{self._ref.type_name}.{attribute}",

@@ -131,10 +131,10 @@ class _Visitor(ast.NodeVisitor):
     def _owner(self, name: str) -> _Scope:
         """The scope a name belongs to, seen from the current one."""
         for depth, scope in enumerate(reversed(self.scopes)):
-            if name in scope.declared_global:
-                return self.module
             if scope.kind == "class" and depth > 0:
                 continue  # methods do not see their class body's names
+            if name in scope.declared_global:
+                return self.module
             if scope.locals is not None and name in scope.locals:
                 return scope
         return self.module

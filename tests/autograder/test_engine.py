@@ -242,3 +242,51 @@ def test_a_bug_in_the_hidden_test_is_a_grader_error_not_the_students_fault(tmp_p
         text = (tmp_path / "out" / "ada" / student_file).read_text()
         assert "not your fault" in text.lower() or "not because of your code" in text
         assert "KeyError" not in text and "HIDDEN-ORACLE-LINE" not in text and "Traceback" not in text
+
+
+SPOOF_TESTS = '''
+import pytest
+
+
+def make_test(i):
+    @pytest.mark.points(1)
+    def test(student):
+        assert student.new("Spoof").boom() == 1, "boom is wrong"
+
+    return test
+
+
+for i in range(4):
+    globals()[f"test_boom_{i}"] = make_test(i)
+'''
+
+SPOOF_CODE = """
+import os
+made = 0
+
+class Spoof:
+    def __init__(self):
+        global made
+        made += 1
+        type(self).__qualname__ = f"Innocent{made}"  # each object claims a new class name
+
+    def boom(self):
+        os._exit(0)
+"""
+
+
+@pytest.mark.slow
+def test_an_object_that_lies_about_its_class_is_still_charged_to_its_class(tmp_path):
+    # Failures of an object's methods count against the name the hidden test used (Spoof), not the name the
+    # worker reports, so renaming the class cannot buy more restarts.
+    folder = tmp_path / "graders" / "spoof"
+    folder.mkdir(parents=True)
+    (folder / "manifest.toml").write_text(
+        'assignment = "spoof"\nnotebook = "spoof.ipynb"\ntotal_points = 4\ngraded_names = ["Spoof"]\n'
+        "[limits]\ncell_seconds = 5\ncall_seconds = 5\nsubmission_seconds = 60\n"
+    )
+    (folder / "test_spoof.py").write_text(SPOOF_TESTS)
+    path = nbs.write(new_notebook(cells=[new_code_cell(SPOOF_CODE)]), tmp_path / "sub", "spoof.ipynb")
+    result = grade_submission("spoof", path, graders_root=tmp_path / "graders")
+    assert [t.kind for t in result.tests] == ["crashed", "not_run", "not_run", "not_run"], result.tests
+    assert "Innocent1.boom(...)" in result.tests[0].message and "`Spoof`" in result.tests[1].message

@@ -14,6 +14,7 @@ import ag_notebooks as nbs
 import pytest
 
 from autograder.runner import GRADED, grade_batch, grade_submission
+from autograder.samples import fill_stubs, solutions
 
 HALF_DONE = nbs.submission(cross_entropy=nbs.RELEASED_CE)  # softmax done, cross_entropy not
 SOFTMAX_NO_DIM = "def softmax(x, dim=-1):\n    z = x - x.max()\n    return z.exp() / z.exp().sum(-1, keepdim=True)\n"
@@ -28,6 +29,10 @@ SUBMISSIONS = {
     "metadata_stripped": nbs.strip_metadata(nbs.solution()),
     "ipython_syntax": nbs.submission(extra_before=["%matplotlib inline\n!pip install torch\nfiles = !ls\n%%time"]),
     "skip_tagged": nbs.submission(extra=["while True:\n    pass"]),  # tagged skip-grading below
+    # the demo's malicious_exits: a correct softmax, and a cross_entropy that ends the process
+    "exits_in_call": fill_stubs(
+        nbs.release(), {**solutions(nbs.source_notebook()), "cross_entropy": "import os\nos._exit(0)"}
+    ),
 }
 
 
@@ -156,6 +161,17 @@ def test_malformed_submission_is_its_own_status(graded, student, status, words):
     assert words in r.message
     feedback = (graded["out"] / student / "feedback.md").read_text()
     assert status in feedback
+
+
+@pytest.mark.slow
+def test_a_function_that_ends_the_process_costs_only_its_own_points(graded):
+    r = graded["results"]["exits_in_call"]
+    assert (r.status, r.score, r.max_score) == (GRADED, 10, 20), [(t.name, t.message) for t in r.tests]
+    softmax = [t for t in r.tests if t.name.startswith("softmax::")]
+    first, *rest = [t for t in r.tests if t.name.startswith("cross_entropy::")]
+    assert softmax and all(t.outcome == "passed" for t in softmax)
+    assert first.kind == "crashed" and "exited with code 0" in first.message
+    assert rest and all(t.kind == "not_run" and "not called again" in t.message for t in rest)
 
 
 @pytest.mark.slow

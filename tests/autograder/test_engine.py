@@ -93,6 +93,22 @@ def toy_notebook(folder: Path, *extra: str) -> Path:
     return nbs.write(nb, folder, "toy.ipynb")
 
 
+def one_cell_assignment(
+    root: Path, name: str, graded: list[str], points: int, tests: str, code: str, limits: str = ""
+) -> Path:
+    """A throwaway assignment ``name`` in ``root/graders`` (one hidden test file, short limits) and a
+    submission whose one cell holds ``code``; returns the notebook's path."""
+    folder = root / "graders" / name
+    folder.mkdir(parents=True)
+    (folder / "manifest.toml").write_text(
+        f'assignment = "{name}"\nnotebook = "{name}.ipynb"\ntotal_points = {points}\n'
+        f"graded_names = {json.dumps(graded)}\n"  # a JSON list of strings is a TOML array
+        "[limits]\ncell_seconds = 5\ncall_seconds = 5\nsubmission_seconds = 60\n" + limits
+    )
+    (folder / f"test_{name}.py").write_text(tests)
+    return nbs.write(new_notebook(cells=[new_code_cell(code)]), root / "sub", f"{name}.ipynb")
+
+
 @pytest.mark.slow
 def test_objects_methods_and_containers_cross_the_boundary(tmp_path):
     graders = toy_graders(tmp_path / "graders")
@@ -189,15 +205,8 @@ def works(x):
 def test_a_function_that_kills_the_worker_costs_only_its_own_tests(tmp_path):
     # Three functions end the process (more crashes than max_restarts allows); the fourth still gets its
     # points, and each crashing function is called once, not again after it crashed.
-    folder = tmp_path / "graders" / "crashy"
-    folder.mkdir(parents=True)
-    (folder / "manifest.toml").write_text(
-        'assignment = "crashy"\nnotebook = "crashy.ipynb"\ntotal_points = 8\n'
-        'graded_names = ["crash_a", "crash_b", "crash_c", "works"]\n'
-        "[limits]\ncell_seconds = 5\ncall_seconds = 5\nsubmission_seconds = 60\nmax_restarts = 2\n"
-    )
-    (folder / "test_crashy.py").write_text(CRASHY_TESTS)
-    path = nbs.write(new_notebook(cells=[new_code_cell(CRASHY_CODE)]), tmp_path / "sub", "crashy.ipynb")
+    names = ["crash_a", "crash_b", "crash_c", "works"]
+    path = one_cell_assignment(tmp_path, "crashy", names, 8, CRASHY_TESTS, CRASHY_CODE, "max_restarts = 2\n")
     result = grade_submission("crashy", path, graders_root=tmp_path / "graders")
     by_name = {t.name.split("::")[1]: t for t in result.tests}
     assert (result.status, result.score) == (GRADED, 2), [(t.name, t.message) for t in result.tests]
@@ -279,14 +288,7 @@ class Spoof:
 def test_an_object_that_lies_about_its_class_is_still_charged_to_its_class(tmp_path):
     # Failures of an object's methods count against the name the hidden test used (Spoof), not the name the
     # worker reports, so renaming the class cannot buy more restarts.
-    folder = tmp_path / "graders" / "spoof"
-    folder.mkdir(parents=True)
-    (folder / "manifest.toml").write_text(
-        'assignment = "spoof"\nnotebook = "spoof.ipynb"\ntotal_points = 4\ngraded_names = ["Spoof"]\n'
-        "[limits]\ncell_seconds = 5\ncall_seconds = 5\nsubmission_seconds = 60\n"
-    )
-    (folder / "test_spoof.py").write_text(SPOOF_TESTS)
-    path = nbs.write(new_notebook(cells=[new_code_cell(SPOOF_CODE)]), tmp_path / "sub", "spoof.ipynb")
+    path = one_cell_assignment(tmp_path, "spoof", ["Spoof"], 4, SPOOF_TESTS, SPOOF_CODE)
     result = grade_submission("spoof", path, graders_root=tmp_path / "graders")
     assert [t.kind for t in result.tests] == ["crashed", "not_run", "not_run", "not_run"], result.tests
     assert "Innocent1.boom(...)" in result.tests[0].message and "`Spoof`" in result.tests[1].message

@@ -1,4 +1,5 @@
 import math
+from itertools import pairwise
 
 import pytest
 import torch
@@ -27,12 +28,12 @@ def test_matches_pytorch_linear_then_cosine_schedulers():
 
 def test_shape_warmup_peak_midpoint_floor():
     warm = [lr(s) for s in range(WARMUP)]
-    assert all(a < b for a, b in zip(warm, warm[1:]))  # strictly rising
+    assert all(a < b for a, b in pairwise(warm))  # strictly rising
     assert warm[0] > 0 and lr(WARMUP) == pytest.approx(MAX_LR)
     mid = WARMUP + (TOTAL - WARMUP) // 2
     assert lr(mid) == pytest.approx((MAX_LR + MIN_LR) / 2)
     decay = [lr(s) for s in range(WARMUP, TOTAL + 1)]
-    assert all(a >= b for a, b in zip(decay, decay[1:]))  # never rising after warmup
+    assert all(a >= b for a, b in pairwise(decay))  # never rising after warmup
     assert lr(TOTAL) == MIN_LR and lr(10 * TOTAL) == MIN_LR
     assert lr(WARMUP + 7) == pytest.approx(
         MIN_LR + (MAX_LR - MIN_LR) * 0.5 * (1 + math.cos(math.pi * 7 / (TOTAL - WARMUP))))

@@ -1,0 +1,231 @@
+"""Turning a language model's next-token distribution into text: greedy, sampling, beam search.
+
+One entry point, :func:`generate`:
+
+- **greedy** (``do_sample=False``, or ``temperature=0``): always the most likely next token;
+- **ancestral sampling** with a **temperature** (divide the logits by ``T``: ``T < 1`` sharpens, ``T > 1``
+  flattens), optionally restricted to the **top-k** tokens (Fan et al. 2018) or to the smallest set whose
+  probability reaches **top-p** (nucleus sampling, Holtzman et al. 2020), renormalised;
+- **beam search** (``num_beams > 1``): keep the ``num_beams`` best partial sequences by total log-probability;
+  finished hypotheses (ending in ``eos_id``) are ranked by ``sum log p / length ** length_penalty``.
+
+A **KV cache** (``use_cache=True``) keeps every layer's keys and values, so each step runs the model on one
+new token instead of the whole prefix; the tokens and logits are the same as without it. The model needs
+the GPT interface: ``model(idx, kv_cache=cache) -> (logits, loss)``, ``model.make_cache()`` and
+``model.config.block_size``.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+
+def top_k_filter(logits: Tensor, k: int) -> Tensor:
+    """Set every logit below the ``k``-th largest of its row to -inf: ``(..., V) -> (..., V)``.
+
+    Ties with the ``k``-th largest are kept.
+    """
+    k = min(k, logits.size(-1))
+    kth_largest = torch.topk(logits, k, dim=-1).values[..., -1:]  # (..., 1)
+    return logits.masked_fill(logits < kth_largest, float("-inf"))
+
+
+def top_p_filter(logits: Tensor, p: float) -> Tensor:
+    """Keep the smallest set of most likely tokens whose probability sums to at least ``p`` (nucleus);
+    set the other logits to -inf: ``(..., V) -> (..., V)``. The most likely token is always kept."""
+    sorted_logits, order = torch.sort(logits, dim=-1, descending=True)
+    sorted_probs = torch.softmax(sorted_logits.float(), dim=-1)
+    mass_before = sorted_probs.cumsum(dim=-1) - sorted_probs  # probability of the tokens ranked above
+    remove_sorted = mass_before >= p  # the set already reached p without this token
+    remove = remove_sorted.scatter(-1, order, remove_sorted)  # back to vocabulary order
+    return logits.masked_fill(remove, float("-inf"))
+
+
+def next_token_probs(
+    logits: Tensor, temperature: float = 1.0, top_k: int | None = None, top_p: float | None = None
+) -> Tensor:
+    """The sampling distribution ``(..., V)`` from next-token logits ``(..., V)``: temperature first, then
+    top-k, then top-p on what is left (the order Hugging Face uses), renormalised by the softmax."""
+    logits = logits.float() / temperature
+    if top_k is not None:
+        logits = top_k_filter(logits, top_k)
+    if top_p is not None:
+        logits = top_p_filter(logits, top_p)
+    return torch.softmax(logits, dim=-1)
+
+
+class _NextTokenLogits:
+    """Runs the model to get the logits of the next token for every row of ``idx (N, T)``.
+
+    With a cache, only the newest token is fed. Once the sequence outgrows ``block_size`` the context window
+    slides, every position shifts, and the cached keys are no longer those of the cropped window, so the cache
+    is rebuilt from the window (exactly what recomputation would see; no cheaper but never different).
+    """
+
+    def __init__(self, model: nn.Module, use_cache: bool) -> None:
+        self.model, self.use_cache = model, use_cache
+        self.block_size: int = model.config.block_size
+        self.cache = None
+        self.seen = 0  # length of idx that the cache reflects
+
+    def __call__(self, idx: Tensor) -> Tensor:  # (N, T) -> (N, V)
+        context = idx[:, -self.block_size :]
+        if not self.use_cache:
+            logits, _ = self.model(context)
+        elif self.cache is not None and idx.size(1) == self.seen + 1 and len(self.cache[0]) < self.block_size:
+            logits, _ = self.model(idx[:, -1:], kv_cache=self.cache)
+        else:
+            self.cache = self.model.make_cache()
+            logits, _ = self.model(context, kv_cache=self.cache)
+        self.seen = idx.size(1)
+        return logits[:, -1, :]
+
+    def reorder(self, rows: Tensor) -> None:
+        """Beam search: row ``i`` continues from row ``rows[i]``."""
+        for layer_cache in self.cache or []:
+            layer_cache.reorder(rows)
+
+
+def _check_arguments(model, idx, max_new_tokens, temperature, top_k, top_p, num_beams, eos_id) -> None:
+    block_size = model.config.block_size
+    if not isinstance(idx, Tensor) or idx.dim() != 2 or idx.dtype != torch.long or idx.size(1) == 0:
+        raise ValueError("idx must be a non-empty LongTensor of token ids with shape (batch, time)")
+    if idx.size(1) > block_size:
+        raise ValueError(
+            f"prompt has {idx.size(1)} tokens but the model's block_size is {block_size}; "
+            f"crop it first, e.g. idx[:, -{block_size}:]"
+        )
+    if not isinstance(max_new_tokens, int) or max_new_tokens < 0:
+        raise ValueError(f"max_new_tokens must be a non-negative int, got {max_new_tokens!r}")
+    if temperature < 0:
+        raise ValueError(f"temperature must be >= 0 (0 means greedy), got {temperature}")
+    if top_k is not None and (not isinstance(top_k, int) or top_k < 1):
+        raise ValueError(f"top_k must be an int >= 1, got {top_k!r}")
+    if top_p is not None and not 0.0 < top_p <= 1.0:
+        raise ValueError(f"top_p must be in (0, 1], got {top_p}")
+    if not isinstance(num_beams, int) or num_beams < 1:
+        raise ValueError(f"num_beams must be an int >= 1, got {num_beams!r}")
+    if num_beams > 1 and (top_k is not None or top_p is not None or temperature != 1.0):
+        raise ValueError("beam search is deterministic: temperature, top_k and top_p apply only to sampling")
+    vocab_size = getattr(model.config, "vocab_size", None)
+    if eos_id is not None and not (0 <= eos_id and (vocab_size is None or eos_id < vocab_size)):
+        raise ValueError(f"eos_id {eos_id} is not a token id of this model (vocab_size {vocab_size})")
+
+
+@torch.no_grad()
+def generate(
+    model: nn.Module,
+    idx: Tensor,
+    max_new_tokens: int,
+    *,
+    temperature: float = 1.0,
+    top_k: int | None = None,
+    top_p: float | None = None,
+    do_sample: bool = True,
+    num_beams: int = 1,
+    length_penalty: float = 1.0,
+    eos_id: int | None = None,
+    use_cache: bool = True,
+    generator: torch.Generator | None = None,
+) -> Tensor:
+    """Continue each prompt in ``idx (B, T)`` by up to ``max_new_tokens`` tokens; returns ``(B, T + n)``.
+
+    ``do_sample=False`` or ``temperature=0`` decodes greedily; ``num_beams > 1`` runs beam search. With
+    ``eos_id``, a row stops at its end-of-sequence token (later positions are filled with ``eos_id``) and
+    generation ends early once every row has stopped. ``generator`` makes sampling reproducible. The model
+    is put in eval mode for the call (dropout would make the cache and no-cache paths differ).
+    """
+    _check_arguments(model, idx, max_new_tokens, temperature, top_k, top_p, num_beams, eos_id)
+    if max_new_tokens == 0:
+        return idx
+    was_training = model.training
+    model.eval()
+    try:
+        next_logits = _NextTokenLogits(model, use_cache)
+        if num_beams > 1:
+            return _beam_search(next_logits, idx, max_new_tokens, num_beams, length_penalty, eos_id)
+        greedy = not do_sample or temperature == 0
+        return _sample(next_logits, idx, max_new_tokens, greedy, temperature, top_k, top_p, eos_id, generator)
+    finally:
+        model.train(was_training)
+
+
+def _sample(next_logits, idx, max_new_tokens, greedy, temperature, top_k, top_p, eos_id, generator) -> Tensor:
+    finished = torch.zeros(idx.size(0), dtype=torch.bool, device=idx.device)
+    for _ in range(max_new_tokens):
+        logits = next_logits(idx)  # (B, V)
+        if greedy:
+            next_id = logits.argmax(dim=-1, keepdim=True)  # (B, 1)
+        else:
+            probs = next_token_probs(logits, temperature, top_k, top_p)
+            next_id = torch.multinomial(probs, num_samples=1, generator=generator)  # (B, 1)
+        if eos_id is not None:
+            next_id = next_id.masked_fill(finished[:, None], eos_id)  # stopped rows only pad
+            finished |= next_id[:, 0] == eos_id
+        idx = torch.cat([idx, next_id], dim=1)
+        if finished.all():
+            break
+    return idx
+
+
+def _beam_search(next_logits, idx, max_new_tokens, num_beams, length_penalty, eos_id) -> Tensor:
+    """Beam search, batched over prompts: ``(B, T) -> (B, T + n)``, the best hypothesis of each prompt."""
+    B, T = idx.shape
+    K = num_beams
+    seqs = idx.repeat_interleave(K, dim=0)  # (B*K, T): K beams per prompt
+    beam_scores = torch.zeros(B, K, device=idx.device)  # total log-probability of each beam
+    beam_scores[:, 1:] = float("-inf")  # all beams start equal: expand only the first at step one
+    finished: list[list[tuple[float, Tensor]]] = [[] for _ in range(B)]  # (normalised score, tokens)
+    done = [False] * B
+
+    def normalised(total_logprob: float, length: int) -> float:
+        return total_logprob / length**length_penalty
+
+    for step in range(max_new_tokens):
+        logprobs = F.log_softmax(next_logits(seqs).float(), dim=-1)  # (B*K, V)
+        V = logprobs.size(-1)
+        candidates = (beam_scores.view(-1, 1) + logprobs).view(B, K * V)
+        # 2K candidates guarantee K that do not end, even if K of them are EOS
+        top_scores, top_flat = candidates.topk(2 * K, dim=1)  # (B, 2K)
+        new_rows, new_tokens, new_scores = [], [], []
+        for b in range(B):
+            chosen: list[tuple[int, int, float]] = []  # (source beam row, token, score)
+            for rank in range(2 * K):
+                score, flat = top_scores[b, rank].item(), top_flat[b, rank].item()
+                beam, token = divmod(flat, V)
+                row = b * K + beam
+                if eos_id is not None and token == eos_id:
+                    if rank < K and not done[b]:  # an EOS among the K best ends a hypothesis
+                        tokens = torch.cat([seqs[row], seqs.new_tensor([token])])
+                        finished[b].append((normalised(score, step + 1), tokens))
+                    continue
+                chosen.append((row, token, score))
+                if len(chosen) == K:
+                    break
+            for row, token, score in chosen:
+                new_rows.append(row)
+                new_tokens.append(token)
+                new_scores.append(score)
+            if not done[b] and len(finished[b]) >= K:
+                # stop when the best running beam, at its current length, cannot beat the worst kept one
+                finished[b] = sorted(finished[b], key=lambda h: h[0], reverse=True)[:K]
+                done[b] = finished[b][-1][0] >= normalised(chosen[0][2], step + 1)
+        rows = torch.tensor(new_rows, device=idx.device)
+        seqs = torch.cat([seqs[rows], torch.tensor(new_tokens, device=idx.device)[:, None]], dim=1)
+        next_logits.reorder(rows)
+        beam_scores = torch.tensor(new_scores, device=idx.device).view(B, K)
+        if all(done):
+            break
+
+    best = []
+    n_new = seqs.size(1) - T
+    for b in range(B):
+        hypotheses = list(finished[b])
+        if not done[b]:  # ran out of steps: the running beams compete too
+            hypotheses += [(normalised(beam_scores[b, j].item(), n_new), seqs[b * K + j]) for j in range(K)]
+        best.append(max(hypotheses, key=lambda h: h[0])[1])
+    length = max(len(tokens) for tokens in best)
+    pad = eos_id if eos_id is not None else 0  # only EOS-ended hypotheses are shorter
+    return torch.stack([F.pad(tokens, (0, length - len(tokens)), value=pad) for tokens in best])

@@ -36,7 +36,7 @@ def resolve_device(name: str | None) -> torch.device:
 def prepare_gpt_run(*, corpus: str | None = None, tokenizer: str | None = None, preset: str | None = None,
                     steps: int | None = None, out: str | Path | None = None, resume: bool = False,
                     device: str | None = None, compile: bool | None = None, seed: int | None = None,
-                    progress: bool = True) -> Trainer:
+                    progress: bool = True, verbose: bool = True) -> Trainer:
     """A :class:`Trainer` for a fresh run, or (``resume=True``) the run saved in ``out``, ready to ``fit()``.
 
     A fresh run refuses a directory that already holds a checkpoint; a resumed one takes the corpus,
@@ -89,7 +89,7 @@ def prepare_gpt_run(*, corpus: str | None = None, tokenizer: str | None = None, 
     meta: dict[str, Any] = {"model": "gpt", "corpus": corpus, "preset": preset_name,
                             "tokenizer": tokenizer_to_state(tok), "model_config": model_config.to_dict()}
     trainer = Trainer(model, config, train_ids, val_ids, device=dev, out_dir=out, sampler=sampler, meta=meta,
-                      progress=progress)
+                      progress=progress, verbose=verbose)
     if state is not None:
         trainer.load_state_dict(state)
     return trainer

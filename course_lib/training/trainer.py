@@ -76,12 +76,13 @@ class Trainer:
 
     ``sampler(model) -> str`` (optional) produces the text shown at each evaluation; ``meta`` is stored in
     every checkpoint verbatim (model config, tokenizer, corpus: whatever is needed to rebuild the run).
+    ``progress`` shows a progress bar; ``verbose`` prints every evaluation and sample.
     """
 
     def __init__(self, model: nn.Module, config: TrainConfig, train_data: torch.Tensor, val_data: torch.Tensor,
                  *, device: torch.device | str = "cpu", out_dir: str | Path | None = None,
                  sampler: Callable[[nn.Module], str] | None = None, meta: dict[str, Any] | None = None,
-                 progress: bool = True) -> None:
+                 progress: bool = True, verbose: bool = True) -> None:
         self.config = config
         self.device = torch.device(device)
         self.model = model.to(self.device)
@@ -89,7 +90,8 @@ class Trainer:
         self.out_dir = Path(out_dir) if out_dir is not None else None
         self.sampler = sampler
         self.meta = dict(meta or {})
-        self.progress = progress
+        self.progress = progress  # show a progress bar
+        self.verbose = verbose  # print each evaluation and sample
 
         self.optimizer = make_adamw(model, lr=config.max_lr, weight_decay=config.weight_decay,
                                     betas=(config.beta1, config.beta2), device=self.device)
@@ -216,7 +218,7 @@ class Trainer:
             self.model.train()
             self.samples.append(text)
             message += f"\n--- sample ---\n{text}\n--------------"
-        if self.progress:
+        if self.verbose:
             bar.write(message)
         return {"val_loss": losses["val"], "train_loss_eval": losses["train"]}
 

@@ -21,7 +21,7 @@ $(STAMP): pyproject.toml constraints.txt
 install: $(STAMP)  ## create .venv and install the course into it
 
 lab: $(STAMP)  ## launch JupyterLab at the course root
-	$(BIN)/jupyter lab --notebook-dir=.
+	$(BIN)/jupyter lab --notebook-dir=. $(LAB_ARGS)
 
 test: $(STAMP)  ## the whole suite: unit tests, slow tests, notebooks (nbval)
 	$(PYTEST) $(PARALLEL) tests lectures solutions --nbval-lax

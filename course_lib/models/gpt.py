@@ -145,6 +145,8 @@ class GPT(nn.Module):
                 "crop the context"
             )
         x = self.tok_emb(idx)  # (B, T, d_model)
+        if self.config.pos == "sinusoidal":
+            x = x * math.sqrt(self.config.d_model)  # Vaswani et al. 3.4: tokens not drowned by sines
         if self.pos_emb is not None:
             x = x + self.pos_emb(
                 torch.arange(offset, offset + T, device=idx.device)

@@ -110,10 +110,15 @@ class KVCache:
         if self.k is None:
             self.k = k.new_empty(B, H, self.max_len, d_head)
             self.v = v.new_empty(B, H, self.max_len, v.size(-1))
-        assert self.v is not None
         self.k[:, :, self.length : self.length + T_new] = k
         self.v[:, :, self.length : self.length + T_new] = v
         self.length += T_new
+        return self.cached()
+
+    def cached(self) -> tuple[Tensor, Tensor]:
+        """The keys and values stored so far, ``(B, H, len(self), d_head)`` each."""
+        if self.k is None or self.v is None:
+            raise ValueError("the KV cache is empty")
         return self.k[:, :, : self.length], self.v[:, :, : self.length]
 
     def reorder(self, index: Tensor) -> None:
@@ -189,7 +194,7 @@ class MultiHeadAttention(nn.Module):
         B, T_q, _ = x.shape
         q = self._split_heads(self.q_proj(x))  # (B, H, T_q, d_head)
         if context is not None and cache is not None and cache.static and len(cache):
-            k, v = cache.k, cache.v  # cross-attention: encoder keys/values were computed at the first step
+            k, v = cache.cached()  # cross-attention: the encoder's keys/values, computed at the first step
         else:
             source = x if context is None else context
             k = self._split_heads(self.k_proj(source))  # (B, H, T_new, d_head)
@@ -203,7 +208,6 @@ class MultiHeadAttention(nn.Module):
                 q, k = self.rope(q, positions), self.rope(k, positions)
             if cache is not None:
                 k, v = cache.append(k, v)  # (B, H, T_k, d_head), earlier tokens first
-        assert k is not None and v is not None
         T_k = k.size(-2)
 
         if is_causal and T_q != T_k:

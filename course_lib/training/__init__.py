@@ -1,11 +1,10 @@
-"""Training: learning-rate schedule, AdamW groups, resumable checkpoints, the LM trainer and its presets."""
+"""Training language models: the pieces, one module each (import them directly; this package imports nothing,
+so that ``llmcourse --help`` does not pay for torch).
 
-from course_lib.training.checkpoint import load_checkpoint, save_checkpoint
-from course_lib.training.optim import make_adamw, parameter_groups
-from course_lib.training.schedule import warmup_cosine_lr
-from course_lib.training.trainer import TrainConfig, Trainer, train_val_split
-
-__all__ = [
-    "TrainConfig", "Trainer", "load_checkpoint", "make_adamw", "parameter_groups", "save_checkpoint",
-    "train_val_split", "warmup_cosine_lr",
-]
+- ``schedule``: linear warmup + cosine learning rate
+- ``optim``: AdamW with weight decay on matrices only
+- ``checkpoint``: atomic, resumable checkpoints with every RNG state
+- ``config`` / ``trainer``: ``TrainConfig`` and the ``Trainer`` loop (accumulation, clipping, autocast, eval)
+- ``presets``: ``cpu-tiny`` and ``gpu-small``
+- ``gpt_run``: set up, resume and sample a character-level GPT run; ``cli``: ``llmcourse train`` / ``generate``
+"""

@@ -19,9 +19,10 @@ from course_lib.device import get_device
 from course_lib.errors import CourseError
 from course_lib.models.gpt import GPT, GPTConfig
 from course_lib.training.checkpoint import has_checkpoint, load_checkpoint
+from course_lib.training.config import TrainConfig
 from course_lib.training.presets import default_preset_name, get_preset, train_config_for
-from course_lib.training.tokenizer_io import build_tokenizer, tokenizer_from_state, tokenizer_to_state
-from course_lib.training.trainer import METRICS_FILE, TrainConfig, Trainer, train_val_split
+from course_lib.training.tokenizer_io import build_tokenizer, encode, tokenizer_from_state, tokenizer_to_state
+from course_lib.training.trainer import METRICS_FILE, Trainer, train_val_split
 
 SAMPLE_PROMPT = "\n"
 
@@ -77,7 +78,7 @@ def prepare_gpt_run(*, corpus: str | None = None, tokenizer: str | None = None, 
         if out is not None:
             (Path(out) / METRICS_FILE).unlink(missing_ok=True)  # a log without its checkpoint is stale
 
-    ids = torch.tensor(tok.encode(text), dtype=torch.long)
+    ids = torch.tensor(encode(tok, text), dtype=torch.long)
     train_ids, val_ids = train_val_split(ids, 0.1)
     torch.manual_seed(config.seed)  # the model's initial weights
     model = GPT(model_config)
@@ -114,7 +115,7 @@ def sample_text(model: GPT, tokenizer: Any, prompt: str, max_new_tokens: int, *,
     if not prompt:
         raise CourseError("the prompt is empty: give at least one character")
     device = next(model.parameters()).device
-    ids = tokenizer.encode(prompt)[-model.config.block_size:]
+    ids = encode(tokenizer, prompt)[-model.config.block_size:]
     idx = torch.tensor([ids] * num_samples, dtype=torch.long, device=device)  # (num_samples, T)
     generator = torch.Generator(device=device).manual_seed(seed)
     try:

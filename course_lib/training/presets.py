@@ -13,12 +13,13 @@ from __future__ import annotations
 import dataclasses
 import warnings
 from dataclasses import dataclass, field
-from typing import Any
-
-import torch
+from typing import TYPE_CHECKING, Any
 
 from course_lib.errors import CourseError
-from course_lib.training.trainer import TrainConfig
+from course_lib.training.config import TrainConfig
+
+if TYPE_CHECKING:
+    import torch
 
 
 @dataclass(frozen=True)

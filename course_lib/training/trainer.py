@@ -18,7 +18,6 @@ import dataclasses
 import json
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -29,38 +28,12 @@ from tqdm.auto import tqdm
 from course_lib.data import get_batch
 from course_lib.device import autocast, autocast_dtype
 from course_lib.training.checkpoint import capture_rng_state, restore_rng_state, save_checkpoint
+from course_lib.training.config import TrainConfig
 from course_lib.training.optim import make_adamw
 from course_lib.training.schedule import warmup_cosine_lr
 
 METRICS_FILE = "metrics.jsonl"
 CHECKPOINT_FORMAT = 1
-
-
-@dataclass
-class TrainConfig:
-    """Optimisation and bookkeeping settings (the model's shape lives in the model's own config)."""
-
-    max_steps: int = 2000
-    batch_size: int = 32  # windows per micro-batch
-    block_size: int = 128  # tokens per window (at most the model's context length)
-    grad_accum_steps: int = 1
-    max_lr: float = 1e-3
-    min_lr: float = 1e-4
-    warmup_steps: int = 100
-    weight_decay: float = 0.1
-    beta1: float = 0.9
-    beta2: float = 0.99
-    grad_clip: float = 1.0  # max global gradient norm; 0 turns clipping off
-    eval_interval: int = 250  # steps between validation passes (and checkpoints)
-    eval_batches: int = 20  # micro-batches averaged per split for each evaluation
-    log_interval: int = 10  # steps between metrics-log lines
-    sample_tokens: int = 200  # length of the text sample printed at each evaluation; 0 for none
-    seed: int = 1337
-    compile: bool = False  # torch.compile the model (worth it on GPUs)
-
-    @property
-    def tokens_per_step(self) -> int:
-        return self.batch_size * self.block_size * self.grad_accum_steps
 
 
 def train_val_split(ids: torch.Tensor, val_fraction: float = 0.1) -> tuple[torch.Tensor, torch.Tensor]:
@@ -97,7 +70,7 @@ class Trainer:
                                     betas=(config.beta1, config.beta2), device=self.device)
         # fp16 (pre-Ampere GPUs) needs loss scaling to keep small gradients from underflowing; bf16 does not.
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=autocast_dtype(self.device) == torch.float16)
-        self.forward = torch.compile(model) if config.compile else model
+        self.run_model = torch.compile(model) if config.compile else model
         # Training windows come from their own generator so that evaluation and sampling, which use
         # fresh fixed-seed generators, never shift the sequence of training batches.
         self.data_generator = torch.Generator().manual_seed(config.seed)
@@ -123,7 +96,7 @@ class Trainer:
         for _ in range(c.grad_accum_steps):
             x, y = get_batch(self.train_data, c.batch_size, c.block_size, self.device, self.data_generator)
             with autocast(self.device):
-                _, loss = self.forward(x, y)
+                _, loss = self.run_model(x, y)
             self.scaler.scale(loss / c.grad_accum_steps).backward()
             total += loss.item()
         if c.grad_clip > 0:
@@ -149,7 +122,7 @@ class Trainer:
             for _ in range(c.eval_batches):
                 x, y = get_batch(data, c.batch_size, c.block_size, self.device, generator)
                 with autocast(self.device):
-                    _, loss = self.forward(x, y)
+                    _, loss = self.run_model(x, y)
                 losses.append(loss.item())
             result[split] = sum(losses) / len(losses)
         self.model.train()
@@ -172,11 +145,12 @@ class Trainer:
             while self.step < end:
                 window_losses.append(self.train_step())
                 bar.update(1)
-                if self.step % c.log_interval == 0 or self.step == end:
+                evaluate_now = self.step % c.eval_interval == 0 or self.step == c.max_steps
+                if evaluate_now or self.step % c.log_interval == 0 or self.step == end:
                     elapsed = time.perf_counter() - window_start
                     record = self._log_record(window_losses, elapsed, time.perf_counter() - started)
                     bar.set_postfix(self._postfix(record), refresh=False)
-                    if self.step % c.eval_interval == 0 or self.step == c.max_steps:
+                    if evaluate_now:
                         record.update(self._evaluate_and_report(bar))
                         self.save()
                     self._append_metrics(record)

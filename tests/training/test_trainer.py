@@ -173,3 +173,12 @@ def test_train_val_split_is_contiguous_ninety_ten():
     assert torch.equal(torch.cat([train, val]), ids)
     with pytest.raises(ValueError):
         train_val_split(ids, 1.5)
+
+
+def test_evaluations_do_not_depend_on_the_log_interval(tiny_lm_factory, token_data, tmp_path):
+    config = dataclasses.replace(CFG, max_steps=7, eval_interval=3, log_interval=5)
+    trainer = make_trainer(tiny_lm_factory, token_data, tmp_path, config=config)
+    trainer.fit()
+    assert [e["step"] for e in trainer.evals] == [3, 6, 7]
+    records = [json.loads(line) for line in (tmp_path / trainer_mod.METRICS_FILE).read_text().splitlines()]
+    assert [r["step"] for r in records] == [3, 5, 6, 7]

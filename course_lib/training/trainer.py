@@ -14,10 +14,13 @@ On GPUs the forward pass runs under bf16 autocast (``course_lib.device.autocast`
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
+import signal
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -132,8 +135,9 @@ class Trainer:
     def fit(self, until_step: int | None = None) -> list[dict[str, Any]]:
         """Train up to ``until_step`` (default ``max_steps``), evaluating, logging and checkpointing on the way.
 
-        A checkpoint is saved at every evaluation and when the call ends; Ctrl-C also saves one before
-        stopping, so ``--resume`` continues from the last finished step.
+        A checkpoint is saved at every evaluation and when the call ends. Ctrl-C lets the current step finish,
+        saves a checkpoint and raises KeyboardInterrupt, so ``--resume`` continues exactly; a second Ctrl-C
+        stops at once without saving.
         Returns the evaluations made in this call.
         """
         c = self.config
@@ -141,12 +145,12 @@ class Trainer:
         evals_before = len(self.evals)
         bar = tqdm(total=c.max_steps, initial=self.step, disable=not self.progress, unit="step", dynamic_ncols=True)
         window_start, window_losses, started = time.perf_counter(), [], time.perf_counter()
-        try:
+        with _ctrl_c_after_the_step() as interrupted, bar:
             while self.step < end:
                 window_losses.append(self.train_step())
                 bar.update(1)
                 evaluate_now = self.step % c.eval_interval == 0 or self.step == c.max_steps
-                if evaluate_now or self.step % c.log_interval == 0 or self.step == end:
+                if evaluate_now or self.step % c.log_interval == 0 or self.step == end or interrupted():
                     elapsed = time.perf_counter() - window_start
                     record = self._log_record(window_losses, elapsed, time.perf_counter() - started)
                     bar.set_postfix(self._postfix(record), refresh=False)
@@ -155,11 +159,10 @@ class Trainer:
                         self.save()
                     self._append_metrics(record)
                     window_start, window_losses = time.perf_counter(), []
-        except KeyboardInterrupt:
-            self.save()
-            raise
-        finally:
-            bar.close()
+                if interrupted():
+                    self.save()
+                    bar.write(f"interrupted: checkpoint at step {self.step} saved; --resume continues from here")
+                    raise KeyboardInterrupt
         self.save()
         return self.evals[evals_before:]
 
@@ -246,3 +249,28 @@ class Trainer:
         lines = path.read_text(encoding="utf-8").splitlines()
         kept = [line for line in lines if line.strip() and json.loads(line)["step"] <= step]
         path.write_text("".join(line + "\n" for line in kept), encoding="utf-8")
+
+
+@contextlib.contextmanager
+def _ctrl_c_after_the_step() -> Iterator[Callable[[], bool]]:
+    """Turn the first Ctrl-C (SIGINT) into a flag the loop checks between steps.
+
+    Interrupting in the middle of a step would leave half-accumulated gradients and advanced random
+    generators behind, and a checkpoint of that state would not resume exactly. A second Ctrl-C raises
+    at once. Signal handlers can only be set from the main thread; elsewhere Ctrl-C behaves as usual.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield lambda: False
+        return
+    pressed: list[bool] = []
+
+    def on_sigint(signum: int, frame: object) -> None:
+        if pressed:
+            raise KeyboardInterrupt
+        pressed.append(True)
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    try:
+        yield lambda: bool(pressed)
+    finally:
+        signal.signal(signal.SIGINT, previous)

@@ -1,5 +1,7 @@
 import dataclasses
 import json
+import os
+import signal
 
 import pytest
 import torch
@@ -151,19 +153,26 @@ def test_metrics_log_and_resume_truncation(tiny_lm_factory, token_data, tmp_path
         [sum(resumed.losses[s - 2:s]) / 2 for s in range(2, 13, 2)])
 
 
-def test_ctrl_c_saves_the_last_finished_step(tiny_lm_factory, token_data, tmp_path, monkeypatch):
+def test_ctrl_c_finishes_the_step_saves_and_resumes_exactly(tiny_lm_factory, token_data, tmp_path, monkeypatch):
+    straight = make_trainer(tiny_lm_factory, token_data)
+    straight.fit()
     trainer = make_trainer(tiny_lm_factory, token_data, tmp_path)
     real_step = trainer.train_step
 
-    def interrupted_step():
+    def step_with_ctrl_c():
         if trainer.step == 3:
-            raise KeyboardInterrupt
+            os.kill(os.getpid(), signal.SIGINT)  # arrives in the middle of step 4
         return real_step()
 
-    monkeypatch.setattr(trainer, "train_step", interrupted_step)
+    monkeypatch.setattr(trainer, "train_step", step_with_ctrl_c)
     with pytest.raises(KeyboardInterrupt):
         trainer.fit()
-    assert load_checkpoint(tmp_path)["step"] == 3
+    assert trainer.step == 4 and load_checkpoint(tmp_path)["step"] == 4
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handler restored
+    resumed = make_trainer(tiny_lm_factory, token_data, tmp_path)
+    resumed.load_state_dict(load_checkpoint(tmp_path))
+    resumed.fit()
+    assert resumed.losses == straight.losses
 
 
 def test_train_val_split_is_contiguous_ninety_ten():

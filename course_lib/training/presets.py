@@ -39,8 +39,8 @@ PRESETS: dict[str, Preset] = {
             device_type="cpu",
             description="0.8M-parameter GPT for a 2-core laptop CPU, a few minutes",
             model=dict(block_size=128, n_layer=4, n_head=4, d_model=128, dropout=0.0, bias=False),
-            train=TrainConfig(max_steps=1000, batch_size=24, block_size=128, max_lr=2e-3, min_lr=2e-4,
-                              warmup_steps=50, weight_decay=0.1, beta2=0.99, grad_clip=1.0,
+            train=TrainConfig(max_steps=1500, batch_size=24, block_size=128, max_lr=3e-3, min_lr=3e-4,
+                              warmup_steps=100, weight_decay=0.1, beta2=0.99, grad_clip=1.0,
                               eval_interval=100, eval_batches=10, log_interval=10, sample_tokens=200),
         ),
         Preset(

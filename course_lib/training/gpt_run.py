@@ -59,7 +59,7 @@ def prepare_gpt_run(*, corpus: str | None = None, tokenizer: str | None = None, 
     """
     dev = resolve_device(device)
     if resume:
-        spec = _resumed_spec(out, dev, corpus=corpus, tokenizer=tokenizer, preset=preset, steps=steps,
+        spec = _resumed_spec(out, corpus=corpus, tokenizer=tokenizer, preset=preset, steps=steps,
                              compile=compile)
         text = load_corpus(spec.corpus)
     else:
@@ -95,11 +95,11 @@ def prepare_gpt_run(*, corpus: str | None = None, tokenizer: str | None = None, 
     return trainer
 
 
-def _resumed_spec(out: str | Path | None, device: torch.device, *, corpus: str | None, tokenizer: str | None,
+def _resumed_spec(out: str | Path | None, *, corpus: str | None, tokenizer: str | None,
                   preset: str | None, steps: int | None, compile: bool | None) -> _RunSpec:
     if out is None or not has_checkpoint(out):
         raise CourseError(f"nothing to resume: {str(out)!r} holds no checkpoint (start a run without --resume)")
-    state = load_checkpoint(out, map_location=device)
+    state = load_checkpoint(out)  # on the CPU, where RNG states live; the optimizer moves its tensors itself
     meta = state["meta"]
     for given, saved, what in ((corpus, meta["corpus"], "corpus"), (preset, meta["preset"], "preset"),
                                (tokenizer, meta["tokenizer"]["kind"], "tokenizer")):
@@ -117,7 +117,7 @@ def _resumed_spec(out: str | Path | None, device: torch.device, *, corpus: str |
 def load_gpt(checkpoint_dir: str | Path, device: str | None = None) -> tuple[GPT, CharTokenizer]:
     """The trained model (eval mode, on ``device``) and tokenizer saved in ``checkpoint_dir``."""
     dev = resolve_device(device)
-    state = load_checkpoint(checkpoint_dir, map_location=dev)
+    state = load_checkpoint(checkpoint_dir)
     meta = state["meta"]
     if meta.get("model") != "gpt":
         raise CourseError(f"{str(checkpoint_dir)!r} holds a {meta.get('model')!r} checkpoint, not a GPT")

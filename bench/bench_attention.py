@@ -1,8 +1,8 @@
 """Training throughput of GPT with impl="fast" (torch SDPA) vs impl="math" (explicit softmax(QKᵀ/√d)V).
 
     python bench/bench_attention.py  # char GPT: n_layer 4, n_head 4, d_model 256, block 256, batch 16
-    python bench/bench_attention.py --quick    # a few steps, for a smoke test
-    python bench/bench_attention.py --config gpt2-124m   # on a GPU: 124M-class model, bf16, with MFU
+    python bench/bench_attention.py --quick  # a few steps, for a smoke test
+    python bench/bench_attention.py --config gpt2-124m  # on a GPU: 124M-class model, bf16, with MFU
 
 Prints tokens/s of each path (forward + backward + AdamW step), the ratio fast/math, and on a GPU with a known
 peak the model FLOPs utilisation (course_lib.device.peak_flops). The two paths are measured in alternating
@@ -58,9 +58,7 @@ def train_tokens_per_second(model: GPT, batch: int, steps: int, device: torch.de
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--config", choices=sorted(CONFIGS), default="char")
     parser.add_argument("--device", default=None, help="cpu, cuda, mps (default: the best available)")
     parser.add_argument("--steps", type=int, default=5, help="training steps per round")
@@ -74,9 +72,7 @@ def main() -> None:
         config.block_size, batch, args.steps, args.rounds = min(config.block_size, 128), min(batch, 8), 2, 1
     seed_everything(0)
     model = GPT(config, impl="math").to(device)
-    print(
-        f"device {device}, {args.config}: {config}, batch {batch}, {model.num_params() / 1e6:.2f}M params"
-    )
+    print(f"device {device}, {args.config}: {config}, batch {batch}, {model.num_params() / 1e6:.2f}M params")
 
     results: dict[str, list[float]] = {"math": [], "fast": []}
     for _ in range(args.rounds):

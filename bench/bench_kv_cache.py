@@ -19,9 +19,7 @@ from course_lib.device import get_device, seed_everything
 from course_lib.models.gpt import GPT, GPTConfig
 
 
-def timed_generate(
-    model: GPT, prompt: torch.Tensor, new_tokens: int, use_cache: bool
-) -> tuple[float, torch.Tensor]:
+def timed_generate(model: GPT, prompt: torch.Tensor, new_tokens: int, use_cache: bool) -> tuple[float, torch.Tensor]:
     start = time.perf_counter()
     out = generate(model, prompt, new_tokens, do_sample=False, use_cache=use_cache)
     if out.device.type == "cuda":
@@ -30,9 +28,7 @@ def timed_generate(
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--device", default=None, help="cpu, cuda, mps (default: the best available)")
     parser.add_argument("--new-tokens", type=int, default=512)
     parser.add_argument("--quick", action="store_true", help="128 new tokens")
@@ -42,9 +38,7 @@ def main() -> None:
     device = get_device(args.device)
     seed_everything(0)
     prompt = torch.randint(0, 65, (1, 16), device=device)
-    config = GPTConfig(
-        vocab_size=65, block_size=prompt.size(1) + new_tokens, n_layer=4, n_head=4, d_model=256
-    )
+    config = GPTConfig(vocab_size=65, block_size=prompt.size(1) + new_tokens, n_layer=4, n_head=4, d_model=256)
     model = GPT(config).to(device).eval()
     generate(model, prompt, 8)  # warm-up
 

@@ -48,6 +48,8 @@ def next_token_probs(
 ) -> Tensor:
     """The sampling distribution ``(..., V)`` from next-token logits ``(..., V)``: temperature first, then
     top-k, then top-p on what is left (the order Hugging Face uses), renormalised by the softmax."""
+    if temperature <= 0:
+        raise ValueError(f"sampling needs temperature > 0 (use argmax for greedy), got {temperature}")
     logits = logits.float() / temperature
     if top_k is not None:
         logits = top_k_filter(logits, top_k)

@@ -15,9 +15,7 @@ POS_TYPES = ["learned", "sinusoidal", "rope"]
 
 def gpt(pos="learned", block_size=16, seed=0) -> GPT:
     torch.manual_seed(seed)
-    return GPT(
-        GPTConfig(vocab_size=23, block_size=block_size, n_layer=2, n_head=2, d_model=32, pos=pos)
-    ).eval()
+    return GPT(GPTConfig(vocab_size=23, block_size=block_size, n_layer=2, n_head=2, d_model=32, pos=pos)).eval()
 
 
 class Bigram(torch.nn.Module):
@@ -106,9 +104,7 @@ def test_wide_beam_search_equals_exhaustive_search(seed, length_penalty):
     table[:, eos_id] += 1.0  # make ending early tempting
     model = Bigram(table)
     idx = torch.tensor([[1], [2], [3]])
-    out = generate(
-        model, idx, n, num_beams=V**n, eos_id=eos_id, length_penalty=length_penalty, use_cache=False
-    )
+    out = generate(model, idx, n, num_beams=V**n, eos_id=eos_id, length_penalty=length_penalty, use_cache=False)
     for row in range(3):
         expected = _exhaustive_best(table, idx[row, 0].item(), n, eos_id, length_penalty)
         got = out[row, 1:].tolist()
@@ -120,9 +116,7 @@ def test_length_penalty_changes_the_winner():
     """The exhaustive oracle above is only convincing if the penalty can change the answer."""
     table = torch.tensor([[0.0, 0.0, 0.0], [2.0, 1.5, 1.5], [0.0, 3.0, 0.0]])  # from 1: EOS (0) or 1/2
     model = Bigram(table)
-    short = generate(
-        model, torch.tensor([[1]]), 4, num_beams=9, eos_id=0, length_penalty=0.0, use_cache=False
-    )
+    short = generate(model, torch.tensor([[1]]), 4, num_beams=9, eos_id=0, length_penalty=0.0, use_cache=False)
     long = generate(model, torch.tensor([[1]]), 4, num_beams=9, eos_id=0, length_penalty=3.0, use_cache=False)
     assert short[0, 1].item() == 0  # raw log-probability prefers stopping at once
     assert 0 not in long[0, 1:3].tolist()
@@ -207,9 +201,7 @@ def test_low_temperature_approaches_greedy():
     model = gpt()
     idx = _prompts()
     greedy = generate(model, idx, 10, do_sample=False)
-    assert torch.equal(
-        generate(model, idx, 10, temperature=1e-6, generator=torch.Generator().manual_seed(0)), greedy
-    )
+    assert torch.equal(generate(model, idx, 10, temperature=1e-6, generator=torch.Generator().manual_seed(0)), greedy)
 
 
 def test_sampling_is_reproducible_with_a_generator_and_restores_training_mode():
@@ -243,3 +235,16 @@ def test_bad_arguments_give_one_clear_error(kwargs, message):
     call = dict(idx=_prompts(), max_new_tokens=3) | kwargs
     with pytest.raises(ValueError, match=message):
         generate(gpt(), call.pop("idx"), call.pop("max_new_tokens"), **call)
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("pos", POS_TYPES)
+def test_cache_gives_the_same_tokens_on_gpu(pos):
+    model = gpt(pos).to("cuda")
+    idx = _prompts().to("cuda")
+    greedy = generate(model, idx, 25, do_sample=False)
+    assert greedy.device.type == "cuda"
+    assert torch.equal(generate(model, idx, 25, do_sample=False, use_cache=False), greedy)
+    g = torch.Generator(device="cuda")
+    sampled = [generate(model, idx, 25, top_p=0.9, use_cache=c, generator=g.manual_seed(3)) for c in (True, False)]
+    assert torch.equal(*sampled)

@@ -52,13 +52,9 @@ class GPTConfig:
             if getattr(self, name) < 1:
                 raise ValueError(f"GPTConfig.{name} must be positive, got {getattr(self, name)}")
         if self.d_model % self.n_head:
-            raise ValueError(
-                f"GPTConfig.d_model ({self.d_model}) must be divisible by n_head ({self.n_head})"
-            )
+            raise ValueError(f"GPTConfig.d_model ({self.d_model}) must be divisible by n_head ({self.n_head})")
         if self.pos == "rope" and (self.d_model // self.n_head) % 2:
-            raise ValueError(
-                f"RoPE needs an even head size, got d_model/n_head = {self.d_model // self.n_head}"
-            )
+            raise ValueError(f"RoPE needs an even head size, got d_model/n_head = {self.d_model // self.n_head}")
         if self.pos == "sinusoidal" and self.d_model % 2:
             raise ValueError(f"sinusoidal positions need an even d_model, got {self.d_model}")
         if not 0.0 <= self.dropout < 1.0:
@@ -77,9 +73,8 @@ class GPT(nn.Module):
             raise ValueError(f"unknown attention impl {impl!r}: choose one of {', '.join(IMPLS)}")
         self.config = c = config
         self.tok_emb = nn.Embedding(c.vocab_size, c.d_model)  # GPT-2's wte
-        self.pos_emb: nn.Module | None = (
-            None  # added to the tokens (learned, sinusoidal); RoPE acts in attention
-        )
+        # positions are added to the tokens (learned, sinusoidal), or rotate queries and keys (RoPE)
+        self.pos_emb: nn.Module | None = None
         rope = None
         if c.pos == "learned":
             self.pos_emb = LearnedPositionalEmbedding(c.block_size, c.d_model)  # GPT-2's wpe
@@ -141,25 +136,20 @@ class GPT(nn.Module):
         offset = len(kv_cache[0]) if kv_cache is not None else 0
         if offset + T > self.config.block_size:
             raise ValueError(
-                f"sequence of {offset + T} tokens exceeds block_size {self.config.block_size}; "
-                "crop the context"
+                f"sequence of {offset + T} tokens exceeds block_size {self.config.block_size}; crop the context"
             )
         x = self.tok_emb(idx)  # (B, T, d_model)
         if self.config.pos == "sinusoidal":
             x = x * math.sqrt(self.config.d_model)  # Vaswani et al. 3.4: tokens not drowned by sines
         if self.pos_emb is not None:
-            x = x + self.pos_emb(
-                torch.arange(offset, offset + T, device=idx.device)
-            )  # (T, d_model) broadcast
+            x = x + self.pos_emb(torch.arange(offset, offset + T, device=idx.device))  # (T, d_model) broadcast
         x = self.drop(x)
         for i, block in enumerate(self.blocks):
             x = block(x, is_causal=True, cache=kv_cache[i] if kv_cache is not None else None)
         logits = self.lm_head(self.norm_f(x))  # (B, T, vocab_size)
         loss = None
         if targets is not None:
-            loss = F.cross_entropy(
-                logits.view(-1, logits.size(-1)).float(), targets.reshape(-1), ignore_index=-100
-            )
+            loss = F.cross_entropy(logits.view(-1, logits.size(-1)).float(), targets.reshape(-1), ignore_index=-100)
         return logits, loss
 
     def make_cache(self) -> list[KVCache]:

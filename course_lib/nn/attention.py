@@ -57,22 +57,29 @@ def scaled_dot_product_attention(
     ``mask`` broadcasts to ``(..., T_q, T_k)``: boolean (True = may attend) or a float mask added to the
     scores. ``is_causal`` adds :func:`causal_mask` (requires ``T_q == T_k``; for queries after a cache,
     pass ``causal_mask(T_q, T_k)`` as ``mask``). ``dropout_p`` drops attention weights (pass 0.0 in eval).
+    A query that a boolean mask lets attend to nothing gets weights 0 and output 0, as in PyTorch.
     """
     T_q, T_k = q.size(-2), k.size(-2)
     scores = q @ k.transpose(-2, -1) / math.sqrt(q.size(-1))  # (..., T_q, T_k)
+    if mask is not None and mask.dtype != torch.bool:
+        scores = scores + mask  # a float mask is added as it is
+        mask = None
+    rows_can_be_empty = mask is not None  # a causal mask alone always keeps the diagonal
     if is_causal:
         if T_q != T_k:
             raise ValueError(
                 f"is_causal needs as many queries as keys (got {T_q} and {T_k}); "
                 "pass mask=causal_mask(T_q, T_k) instead"
             )
-        scores = scores.masked_fill(~causal_mask(T_q, device=q.device), float("-inf"))
+        causal = causal_mask(T_q, device=q.device)
+        mask = causal if mask is None else mask & causal
     if mask is not None:
-        if mask.dtype == torch.bool:
-            scores = scores.masked_fill(~mask, float("-inf"))
-        else:
-            scores = scores + mask
+        scores = scores.masked_fill(~mask, float("-inf"))
     weights = torch.softmax(scores, dim=-1)
+    if rows_can_be_empty:
+        # a query that may attend to nothing (e.g. a left-padding position) gets zero weights, as in
+        # PyTorch's kernels, instead of softmax's 0/0 = NaN, which would poison the gradients
+        weights = weights.masked_fill(~mask.any(dim=-1, keepdim=True), 0.0)
     if dropout_p > 0.0:
         weights = F.dropout(weights, p=dropout_p)
     out = weights @ v
@@ -104,9 +111,7 @@ class KVCache:
         """Store ``k, v`` of shape ``(B, H, T_new, d_head)``; return all cached keys and values so far."""
         B, H, T_new, d_head = k.shape
         if self.length + T_new > self.max_len:
-            raise ValueError(
-                f"KV cache holds at most {self.max_len} positions; cannot add {T_new} to {self.length}"
-            )
+            raise ValueError(f"KV cache holds at most {self.max_len} positions; cannot add {T_new} to {self.length}")
         if self.k is None:
             self.k = k.new_empty(B, H, self.max_len, d_head)
             self.v = v.new_empty(B, H, self.max_len, v.size(-1))
@@ -126,10 +131,6 @@ class KVCache:
         if self.k is not None and self.v is not None:
             self.k = self.k.index_select(0, index)
             self.v = self.v.index_select(0, index)
-
-    def reset(self) -> None:
-        self.k = self.v = None
-        self.length = 0
 
 
 class MultiHeadAttention(nn.Module):
@@ -211,23 +212,20 @@ class MultiHeadAttention(nn.Module):
         T_k = k.size(-2)
 
         if is_causal and T_q != T_k:
-            # queries are the last T_q positions: a single new token sees everything, a chunk needs a mask
-            causal = causal_mask(T_q, T_k, device=x.device) if T_q > 1 else None
-            mask = causal if mask is None or causal is None else mask & causal
+            # queries are the last T_q positions: a single new token sees every key, a chunk needs a mask
+            if T_q > 1:
+                causal = causal_mask(T_q, T_k, device=x.device)
+                mask = causal if mask is None else mask & causal
             is_causal = False
         dropout_p = self.dropout if self.training else 0.0
 
         if self.impl == "math" or self.record_weights:
-            out, weights = scaled_dot_product_attention(
-                q, k, v, mask, dropout_p, is_causal, return_weights=True
-            )
+            out, weights = scaled_dot_product_attention(q, k, v, mask, dropout_p, is_causal, return_weights=True)
             self.attn_weights = weights.detach() if self.record_weights else None
         else:
             if is_causal and mask is not None:  # PyTorch takes one or the other
                 mask = mask & causal_mask(T_q, device=x.device)
                 is_causal = False
-            out = F.scaled_dot_product_attention(
-                q, k, v, attn_mask=mask, dropout_p=dropout_p, is_causal=is_causal
-            )
+            out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=dropout_p, is_causal=is_causal)
         out = out.transpose(1, 2).reshape(B, T_q, self.d_model)  # concatenate heads: (B, T_q, d_model)
         return self.out_proj(out)

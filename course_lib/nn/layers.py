@@ -32,10 +32,9 @@ class LayerNorm(nn.Module):
         self.bias = nn.Parameter(torch.zeros(d)) if bias else None
 
     def forward(self, x: Tensor) -> Tensor:  # (..., d) -> (..., d)
-        mean = x.mean(dim=-1, keepdim=True)
-        var = x.var(dim=-1, keepdim=True, unbiased=False)
-        y = (x - mean) * torch.rsqrt(var + self.eps) * self.weight
-        return y + self.bias if self.bias is not None else y
+        # The fused kernel computes exactly the formula above in one pass over x, several times faster than
+        # writing it out with mean/var (which the tests do, in float64, as the oracle).
+        return F.layer_norm(x, self.weight.shape, self.weight, self.bias, self.eps)
 
 
 class RMSNorm(nn.Module):

@@ -52,9 +52,7 @@ class TransformerBlock(nn.Module):
         self.norm1 = make_norm(norm, d_model, bias)
         self.attn = MultiHeadAttention(d_model, n_heads, dropout, bias, impl=impl, rope=rope)
         self.norm_cross = make_norm(norm, d_model, bias) if cross_attention else None
-        self.cross_attn = (
-            MultiHeadAttention(d_model, n_heads, dropout, bias, impl=impl) if cross_attention else None
-        )
+        self.cross_attn = MultiHeadAttention(d_model, n_heads, dropout, bias, impl=impl) if cross_attention else None
         self.norm2 = make_norm(norm, d_model, bias)
         self.ffn = FeedForward(d_model, d_ff, activation, bias)
         self.dropout = nn.Dropout(dropout)  # on each sub-layer's output, before the residual sum
@@ -90,16 +88,18 @@ class TransformerBlock(nn.Module):
 
 
 class _Stack(nn.Module):
-    """``n_layers`` blocks plus a final norm when pre-norm (post-norm blocks already end normalised)."""
+    """``n_layers`` blocks (keyword arguments go to :class:`TransformerBlock`) and, when pre-norm, a final
+    norm: pre-norm blocks never normalise the residual stream itself (post-norm blocks end normalised)."""
 
     def __init__(
         self,
         n_layers: int,
         d_model: int,
         n_heads: int,
-        norm_first: bool,
-        norm: str,
-        bias: bool,
+        *,
+        norm_first: bool = True,
+        norm: str = "layernorm",
+        bias: bool = True,
         **block_kwargs,
     ) -> None:
         super().__init__()
@@ -113,36 +113,11 @@ class _Stack(nn.Module):
 class Encoder(_Stack):
     """Bidirectional self-attention stack: ``(B, T, d_model) -> (B, T, d_model)``.
 
+    ``Encoder(n_layers, d_model, n_heads, **block_kwargs)`` with the keyword arguments of
+    :class:`TransformerBlock`: d_ff, dropout, norm_first, activation, norm, bias, impl.
     ``mask`` broadcasts to ``(B, H, T, T)``; for padding pass ``keep[:, None, None, :]`` with
     ``keep (B, T)`` True at real tokens.
     """
-
-    def __init__(
-        self,
-        n_layers: int,
-        d_model: int,
-        n_heads: int,
-        d_ff: int | None = None,
-        dropout: float = 0.0,
-        *,
-        norm_first: bool = True,
-        activation: str = "gelu",
-        norm: str = "layernorm",
-        bias: bool = True,
-        impl: str = "math",
-    ) -> None:
-        super().__init__(
-            n_layers,
-            d_model,
-            n_heads,
-            norm_first,
-            norm,
-            bias,
-            d_ff=d_ff,
-            dropout=dropout,
-            activation=activation,
-            impl=impl,
-        )
 
     def forward(self, x: Tensor, mask: Tensor | None = None) -> Tensor:
         for block in self.blocks:
@@ -151,42 +126,15 @@ class Encoder(_Stack):
 
 
 class Decoder(_Stack):
-    """Causal self-attention stack, with cross-attention to ``memory`` when ``cross_attention=True``.
+    """Causal self-attention stack, with cross-attention to ``memory`` (unless ``cross_attention=False``).
 
-    ``(B, T, d_model) -> (B, T, d_model)``. ``caches`` (one :class:`KVCache` per block, from
+    ``Decoder(n_layers, d_model, n_heads, **block_kwargs)`` as :class:`Encoder`, plus ``rope``.
+    ``(B, T, d_model) -> (B, T, d_model)``. ``caches`` (one pair of :class:`KVCache` per block, from
     :meth:`make_caches`) turn on incremental decoding: pass only the new tokens.
     """
 
-    def __init__(
-        self,
-        n_layers: int,
-        d_model: int,
-        n_heads: int,
-        d_ff: int | None = None,
-        dropout: float = 0.0,
-        *,
-        cross_attention: bool = True,
-        norm_first: bool = True,
-        activation: str = "gelu",
-        norm: str = "layernorm",
-        bias: bool = True,
-        impl: str = "math",
-        rope: RoPE | None = None,
-    ) -> None:
-        super().__init__(
-            n_layers,
-            d_model,
-            n_heads,
-            norm_first,
-            norm,
-            bias,
-            d_ff=d_ff,
-            dropout=dropout,
-            cross_attention=cross_attention,
-            activation=activation,
-            impl=impl,
-            rope=rope,
-        )
+    def __init__(self, n_layers: int, d_model: int, n_heads: int, cross_attention: bool = True, **block_kwargs):
+        super().__init__(n_layers, d_model, n_heads, cross_attention=cross_attention, **block_kwargs)
 
     def make_caches(self, max_len: int) -> list[tuple[KVCache, KVCache]]:
         """Fresh (self-attention, cross-attention) caches for each block."""
@@ -202,9 +150,7 @@ class Decoder(_Stack):
     ) -> Tensor:
         for i, block in enumerate(self.blocks):
             cache, cross_cache = caches[i] if caches is not None else (None, None)
-            x = block(
-                x, memory, is_causal=True, memory_mask=memory_mask, cache=cache, cross_cache=cross_cache
-            )
+            x = block(x, memory, is_causal=True, memory_mask=memory_mask, cache=cache, cross_cache=cross_cache)
         return self.norm_f(x)
 
 
@@ -262,9 +208,7 @@ class EncoderDecoder(nn.Module):
         """``tgt (B, T)`` (only the new tokens when ``caches`` is given) -> logits ``(B, T, tgt_vocab)``."""
         offset = len(caches[0][0]) if caches else 0
         memory_mask = src_keep[:, None, None, :] if src_keep is not None else None
-        h = self.decoder(
-            self._embed(self.tgt_emb, tgt, offset), memory, memory_mask=memory_mask, caches=caches
-        )
+        h = self.decoder(self._embed(self.tgt_emb, tgt, offset), memory, memory_mask=memory_mask, caches=caches)
         return self.lm_head(h)
 
     def forward(self, src: Tensor, tgt: Tensor, src_keep: Tensor | None = None) -> Tensor:

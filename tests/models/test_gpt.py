@@ -62,9 +62,7 @@ def test_too_long_input_is_refused():
 
 
 @pytest.mark.parametrize("pos", POS_TYPES)
-@pytest.mark.parametrize(
-    "variant", [dict(), dict(norm="rmsnorm", ffn="swiglu", bias=False, tie_weights=False)]
-)
+@pytest.mark.parametrize("variant", [dict(), dict(norm="rmsnorm", ffn="swiglu", bias=False, tie_weights=False)])
 def test_changing_future_tokens_leaves_earlier_logits_unchanged(pos, variant):
     model = _model(tiny(pos, **variant))
     idx = torch.randint(0, 50, (2, 20))
@@ -148,9 +146,7 @@ def test_flops_per_token_matches_a_counted_training_step(config):
         model(idx, idx)[1].backward()
     counted_per_token = counter.get_total_flops() / T
     # the counter sees matmuls only: 6 FLOPs per matrix weight (2 forward, 4 backward) plus attention
-    matrix_weights = sum(
-        p.numel() for name, p in model.named_parameters() if p.dim() == 2 and "pos_emb" not in name
-    )
+    matrix_weights = sum(p.numel() for name, p in model.named_parameters() if p.dim() == 2 and "pos_emb" not in name)
     if not config.tie_weights:
         matrix_weights -= model.tok_emb.weight.numel()  # a lookup, not a matmul
     attention = 12 * config.n_layer * config.d_model * T
@@ -191,6 +187,18 @@ def test_a_tiny_gpt_overfits_one_batch(pos):
         loss.backward()
         optimizer.step()
     assert loss.item() < 0.05
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("pos", POS_TYPES)
+def test_torch_compile_traces_the_model_in_one_graph(pos):
+    """fullgraph=True fails on any graph break (e.g. a branch on a tensor's value); aot_eager needs no compiler."""
+    model = _model(tiny(pos)).train()
+    compiled = torch.compile(model, backend="aot_eager", fullgraph=True)
+    idx = torch.randint(0, 50, (2, 16))
+    logits, loss = compiled(idx, idx)
+    loss.backward()
+    torch.testing.assert_close(logits, model(idx)[0])
 
 
 @pytest.mark.gpu

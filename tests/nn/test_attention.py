@@ -28,7 +28,7 @@ def test_causal_mask_is_lower_triangular_and_bottom_right_aligned():
         causal_mask(5, 2)
 
 
-@pytest.mark.parametrize("case", ["plain", "causal", "bool_mask", "float_mask", "broadcast_mask"])
+@pytest.mark.parametrize("case", ["plain", "causal", "bool_mask", "float_mask", "broadcast_mask", "empty_rows"])
 def test_matches_torch_sdpa(case):
     T_k = 5 if case == "causal" else 7
     q, k, v = _qkv(T_q=5, T_k=T_k)
@@ -41,6 +41,9 @@ def test_matches_torch_sdpa(case):
         kwargs["attn_mask"] = torch.randn(2, 3, 5, 7)
     elif case == "broadcast_mask":
         kwargs["attn_mask"] = _random_bool_mask((2, 1, 1, 7))
+    elif case == "empty_rows":  # some queries may attend to nothing: PyTorch gives them zero output
+        kwargs["attn_mask"] = _random_bool_mask((2, 3, 5, 7))
+        kwargs["attn_mask"][:, 1, 2] = False
     expected = F.scaled_dot_product_attention(q, k, v, **kwargs)
     mask = kwargs.pop("attn_mask", None)
     got = scaled_dot_product_attention(q, k, v, mask=mask, **kwargs)
@@ -57,6 +60,15 @@ def test_weights_are_a_distribution_that_respects_the_mask():
     torch.testing.assert_close(out, weights @ v)
 
 
+def test_a_query_with_nothing_to_attend_to_gets_zeros_and_finite_gradients():
+    q, k, v = (t.requires_grad_() for t in _qkv(B=1, H=1, T_q=3, T_k=3))
+    mask = torch.tensor([[False, False, False], [True, True, False], [True, True, True]])
+    out = scaled_dot_product_attention(q, k, v, mask=mask, is_causal=True)
+    assert torch.all(out[..., 0, :] == 0)
+    out.sum().backward()
+    assert all(torch.isfinite(t.grad).all() for t in (q, k, v))
+
+
 def test_is_causal_with_unequal_lengths_is_refused():
     q, k, v = _qkv(T_q=2, T_k=5)
     with pytest.raises(ValueError, match="causal_mask"):
@@ -66,9 +78,7 @@ def test_is_causal_with_unequal_lengths_is_refused():
 def test_gradcheck_float64():
     q, k, v = (t.requires_grad_() for t in _qkv(B=1, H=2, T_q=3, T_k=4, d=5, dtype=torch.float64))
     mask = _random_bool_mask((1, 2, 3, 4))
-    assert torch.autograd.gradcheck(
-        lambda q, k, v: scaled_dot_product_attention(q, k, v, mask=mask), (q, k, v)
-    )
+    assert torch.autograd.gradcheck(lambda q, k, v: scaled_dot_product_attention(q, k, v, mask=mask), (q, k, v))
     assert torch.autograd.gradcheck(
         lambda q, k, v: scaled_dot_product_attention(q, k[..., :3, :], v[..., :3, :], is_causal=True),
         (q, k, v),
@@ -85,9 +95,7 @@ def test_multihead_attention_gradcheck_float64():
 def _copy_into_torch(mine: MultiHeadAttention, theirs: torch.nn.MultiheadAttention) -> None:
     with torch.no_grad():
         if theirs.in_proj_weight is not None:  # same q/k/v width: one stacked matrix
-            theirs.in_proj_weight.copy_(
-                torch.cat([mine.q_proj.weight, mine.k_proj.weight, mine.v_proj.weight])
-            )
+            theirs.in_proj_weight.copy_(torch.cat([mine.q_proj.weight, mine.k_proj.weight, mine.v_proj.weight]))
         else:
             theirs.q_proj_weight.copy_(mine.q_proj.weight)
             theirs.k_proj_weight.copy_(mine.k_proj.weight)
@@ -155,6 +163,20 @@ def test_kv_cache_equals_full_causal_attention(impl, chunks):
         pieces.append(mha(x[:, start : start + n], is_causal=True, cache=cache))
         start += n
     assert len(cache) == 9
+    torch.testing.assert_close(torch.cat(pieces, dim=1), full, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("impl", ["math", "fast"])
+def test_kv_cache_keeps_a_padding_mask(impl):
+    torch.manual_seed(6)
+    mha = MultiHeadAttention(16, 4, impl=impl)
+    x = torch.randn(2, 6, 16)
+    keep = torch.tensor([[True] * 6, [False, True, True, False, True, True]])  # e.g. left padding
+    full = mha(x, mask=keep[:, None, None, :], is_causal=True)
+    cache = KVCache(max_len=6)
+    pieces = [mha(x[:, :3], mask=keep[:, None, None, :3], is_causal=True, cache=cache)]
+    for t in range(3, 6):
+        pieces.append(mha(x[:, t : t + 1], mask=keep[:, None, None, : t + 1], is_causal=True, cache=cache))
     torch.testing.assert_close(torch.cat(pieces, dim=1), full, rtol=1e-5, atol=1e-6)
 
 

@@ -15,12 +15,26 @@ def _randomise(module: torch.nn.Module, seed: int = 0) -> None:
 
 
 @pytest.mark.parametrize("bias", [True, False])
-def test_layernorm_matches_torch(bias):
+def test_layernorm_matches_the_formula_and_torch(bias):
     mine, theirs = LayerNorm(12, bias=bias), torch.nn.LayerNorm(12, bias=bias)
     _randomise(mine)
-    theirs.load_state_dict(mine.state_dict())
+    theirs.load_state_dict(mine.state_dict())  # same parameter names and shapes
     x = torch.randn(3, 5, 12) * 4 + 2
+    x64, w64 = x.double(), mine.weight.double()
+    mean = x64.sum(-1, keepdim=True) / 12
+    var = ((x64 - mean) ** 2).sum(-1, keepdim=True) / 12
+    expected = (x64 - mean) / torch.sqrt(var + 1e-5) * w64 + (mine.bias.double() if bias else 0)
+    torch.testing.assert_close(mine(x).double(), expected, rtol=1e-5, atol=1e-5)
     torch.testing.assert_close(mine(x), theirs(x), rtol=1e-5, atol=1e-5)
+
+
+def test_rmsnorm_matches_the_formula():
+    mine = RMSNorm(12, eps=1e-6)
+    _randomise(mine)
+    x = torch.randn(3, 5, 12) * 4 + 2
+    x64 = x.double()
+    expected = x64 / torch.sqrt((x64**2).mean(-1, keepdim=True) + 1e-6) * mine.weight.double()
+    torch.testing.assert_close(mine(x).double(), expected, rtol=1e-5, atol=1e-5)
 
 
 def test_rmsnorm_matches_torch():

@@ -100,9 +100,7 @@ def test_decoder_is_causal_and_its_cache_matches_recomputation():
     changed[:, 5:] += 1.0
     torch.testing.assert_close(dec(changed, memory)[:, :5], full[:, :5])
     caches = dec.make_caches(max_len=8)
-    steps = [dec(x[:, :3], memory, caches=caches)] + [
-        dec(x[:, t : t + 1], memory, caches=caches) for t in range(3, 8)
-    ]
+    steps = [dec(x[:, :3], memory, caches=caches)] + [dec(x[:, t : t + 1], memory, caches=caches) for t in range(3, 8)]
     torch.testing.assert_close(torch.cat(steps, dim=1), full, rtol=1e-5, atol=1e-5)
 
 

@@ -7,7 +7,7 @@ the ratios time-to-target / 600 s and S / (steps/s) / 600 s (the latter discount
 is the number to trust on a busy machine).
 
     COURSE_DATA_DIR=/work/shared/data python bench/bench_train_quality.py            # the full preset
-    python bench/bench_train_quality.py --corpus pydocs --steps 50                    # quick smoke run
+    python bench/bench_train_quality.py --quick     # smoke run: 60 steps on pydocs
 """
 
 from __future__ import annotations
@@ -33,7 +33,10 @@ def main() -> None:
     parser.add_argument("--target", type=float, default=1.80)
     parser.add_argument("--threads", type=int, default=2, help="torch CPU threads (the target machine has 2)")
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--quick", action="store_true", help="smoke run: 60 steps on the embedded pydocs corpus")
     args = parser.parse_args()
+    if args.quick:
+        args.corpus, args.steps = "pydocs", args.steps or 60
     torch.set_num_threads(args.threads)
 
     with tempfile.TemporaryDirectory() as out:

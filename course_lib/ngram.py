@@ -202,8 +202,7 @@ class NGramLM:
         """Sample words after ``context`` until ``</s>`` or ``max_len`` words; returns them without ``</s>``.
 
         ``temperature`` rescales the distribution as ``p ** (1 / temperature)`` (0: always the most likely
-        word, ties to the first in :attr:`vocab`). ``rng``: a NumPy Generator or a seed, for reproducible
-        samples.
+        word, ties to the first in :attr:`vocab`). ``rng``: a NumPy Generator or a seed (reproducible).
         """
         self._check_fitted()
         if temperature < 0:

@@ -23,13 +23,11 @@ SAVE_FORMAT = "course_lib.BPETokenizer/1"
 
 
 class BPETokenizer:
-    """Byte-level BPE tokenizer from ``vocab`` (id -> token bytes) and ``merges`` (``(left, right)`` in rank
-    order).
+    """Byte-level BPE tokenizer from ``vocab`` (id -> token bytes) and ``merges`` (``(left, right)``, by rank).
 
-    ``special_tokens``: strings that are never split; each maps to the id whose bytes equal its UTF-8 encoding
-    (the lowest such id), or to a new id appended after the largest one if the vocabulary lacks it. The
-    vocabulary must contain the 256 single bytes and, for each merge, ``left``, ``right`` and ``left +
-    right``.
+    ``special_tokens``: strings that are never split; each maps to the lowest id whose bytes equal its UTF-8
+    encoding, or to a new id after the largest one if the vocabulary lacks it. The vocabulary must contain
+    the 256 single bytes and, for each merge, ``left``, ``right`` and ``left + right``.
 
     Pre-token encodings are cached (up to :attr:`cache_size` distinct pre-tokens), so encoding text with a
     Zipfian word distribution mostly costs a dictionary lookup per pre-token.
@@ -95,11 +93,10 @@ class BPETokenizer:
         merges_txt: str | os.PathLike,
         special_tokens: Sequence[str] | None = None,
     ) -> BPETokenizer:
-        """Load GPT-2 style files: ``vocab.json`` maps token string -> id and ``merges.txt`` has one ``left
-        right`` pair per line (an optional first line ``#version: ...``), both written with GPT-2's
+        """Load GPT-2 style files: ``vocab.json`` maps token string -> id, ``merges.txt`` has one pair
+        ``left right`` per line (an optional first line ``#version: ...``), both written with GPT-2's
         byte<->unicode map (:mod:`~course_lib.tokenizers.bytes_unicode`). Special tokens present in
-        ``vocab.json`` (e.g.
-        ``<|endoftext|>``) keep their ids there; others are appended."""
+        ``vocab.json`` (e.g. ``<|endoftext|>``) keep their ids there; others are appended."""
         with open(vocab_json, encoding="utf-8") as f:
             table = json.load(f)
         vocab: dict[int, bytes] = {}

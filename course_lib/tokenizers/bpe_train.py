@@ -12,8 +12,9 @@ Conventions (shared with :class:`~course_lib.tokenizers.bpe.BPETokenizer` and th
   later ``(a, bc)``), the vocabulary gets a second id for them but both behave as one symbol from then on.
 
 Speed (the naive loop recounts every pair after every merge): count each distinct pre-token once, keep the
-pair counts and, per pair, the set of words containing it; a merge then touches only those words. The best
-pair comes from a max-heap whose stale entries (count changed since the push) are skipped when popped.
+pair counts and, per pair, the set of words containing it; a merge then touches only those words and
+changes only the counts of pairs next to the merge sites. The best pair comes from a max-heap whose stale
+entries (count changed since the push) are skipped when popped ("lazy invalidation").
 """
 
 from __future__ import annotations
@@ -57,8 +58,7 @@ class _Descending:
 
 
 class BPETrainer:
-    """Byte-level BPE trained one merge at a time: ``step()`` performs a merge, ``train()`` runs to a vocab
-    size.
+    """Byte-level BPE, one merge at a time: ``step()`` performs a merge, ``train()`` runs to a vocab size.
 
     Build it from text with :meth:`from_text` or from a pre-token frequency table. A lecture widget can call
     ``step()`` repeatedly and show :attr:`words` after each merge.
@@ -76,8 +76,7 @@ class BPETrainer:
         offset = len(self.vocab)
         self.vocab.update({offset + b: bytes([b]) for b in range(256)})
         self.merges: list[Merge] = []
-        # The one id that stands for each byte string while training (the first id that was given those
-        # bytes).
+        # The one id that stands for each byte string while training (the first id given those bytes).
         self._symbol: dict[bytes, int] = {tok: i for i, tok in self.vocab.items() if i >= offset}
 
         self.words: list[list[int]] = []  # each distinct pre-token as its current list of token ids
@@ -88,12 +87,13 @@ class BPETrainer:
                 self.words.append([offset + b for b in raw])
                 self.counts.append(count)
 
-        self.pair_counts: dict[Pair, int] = defaultdict(int)
-        self._pair_words: dict[Pair, set[int]] = defaultdict(set)
+        pair_counts: dict[Pair, int] = defaultdict(int)
+        self._pair_words: dict[Pair, set[int]] = defaultdict(set)  # pair -> words that may contain it
         for index, (word, count) in enumerate(zip(self.words, self.counts, strict=True)):
             for pair in pairwise(word):
-                self.pair_counts[pair] += count
+                pair_counts[pair] += count
                 self._pair_words[pair].add(index)
+        self.pair_counts: dict[Pair, int] = dict(pair_counts)  # only pairs that occur, all counts > 0
         self._heap: list[tuple[int, _Descending, Pair]] = []
         self._rebuild_heap()
 
@@ -134,8 +134,8 @@ class BPETrainer:
     ) -> None:
         """Merge until the vocabulary has ``vocab_size`` entries (or no pair is left).
 
-        ``progress``: show a tqdm bar (None: only on a terminal). ``on_merge`` is called with each
-        :class:`Merge`.
+        ``progress``: show a tqdm bar (None: only on a terminal). ``on_merge(merge)`` is called after each
+        merge with its :class:`Merge`.
         """
         if vocab_size < len(self.vocab) - len(self.merges):
             raise ValueError(
@@ -157,6 +157,12 @@ class BPETrainer:
 
     # -- results --
 
+    def segmented(self, top: int = 10) -> list[tuple[list[bytes], int]]:
+        """The ``top`` most frequent pre-tokens, each as its current list of tokens, with its count (ties in
+        first-seen order), e.g. ``[([b" th", b"e"], 5000), ...]``: what a merge-by-merge widget shows."""
+        order = sorted(range(len(self.words)), key=lambda i: -self.counts[i])[:top]
+        return [([self.vocab[t] for t in self.words[i]], self.counts[i]) for i in order]
+
     def merge_pairs(self) -> list[tuple[bytes, bytes]]:
         """The merges so far as ``(left_bytes, right_bytes)`` in creation order."""
         return [(m.left, m.right) for m in self.merges]
@@ -164,39 +170,43 @@ class BPETrainer:
     # -- internals --
 
     def _apply(self, pair: Pair, symbol: int) -> None:
-        """Replace ``pair`` by ``symbol`` in every word containing it; only those words' counts change."""
-        changed: set[Pair] = set()
-        for index in self._pair_words.pop(pair):
+        """Replace ``pair`` by ``symbol`` in every word containing it; only those words' counts change.
+
+        ``_pair_words`` may list words that no longer contain a pair (we never remove entries, which would
+        cost more than it saves); such words come back unchanged from ``merge_pair`` and are skipped.
+        """
+        delta: dict[Pair, int] = defaultdict(int)  # net change of each pair's count
+        pair_words = self._pair_words
+        for index in pair_words.pop(pair):
             word, count = self.words[index], self.counts[index]
-            old_pairs = set(pairwise(word))
-            for p in pairwise(word):
-                self.pair_counts[p] -= count
             merged = merge_pair(word, pair, symbol)
-            new_pairs = set(pairwise(merged))
+            if len(merged) == len(word):
+                continue  # a stale entry: this word lost the pair in an earlier merge
+            for p in pairwise(word):
+                delta[p] -= count
             for p in pairwise(merged):
-                self.pair_counts[p] += count
-            for p in old_pairs - new_pairs:
-                if p != pair:
-                    self._pair_words[p].discard(index)
-            for p in new_pairs - old_pairs:
-                self._pair_words[p].add(index)
-            changed |= old_pairs | new_pairs
+                delta[p] += count
+                pair_words[p].add(index)
             self.words[index] = merged
-        for p in changed:
-            count = self.pair_counts[p]
+        for p, change in delta.items():
+            if change == 0:
+                continue  # e.g. a pair elsewhere in a word that was touched: no new heap entry needed
+            count = self.pair_counts.get(p, 0) + change
             if count > 0:
-                heapq.heappush(self._heap, (-count, _Descending((self.vocab[p[0]], self.vocab[p[1]])), p))
+                self.pair_counts[p] = count
+                heapq.heappush(self._heap, self._heap_entry(p, count))
             else:
                 del self.pair_counts[p]
-                self._pair_words.pop(p, None)
+                pair_words.pop(p, None)
         if len(self._heap) > 4 * len(self.pair_counts) + 1024:
             self._rebuild_heap()  # keep memory bounded: most entries are stale by now
 
+    def _heap_entry(self, pair: Pair, count: int) -> tuple[int, _Descending, Pair]:
+        """Smallest entry = highest count, then the greatest ``(left_bytes, right_bytes)``."""
+        return (-count, _Descending((self.vocab[pair[0]], self.vocab[pair[1]])), pair)
+
     def _rebuild_heap(self) -> None:
-        self._heap = [
-            (-count, _Descending((self.vocab[p[0]], self.vocab[p[1]])), p)
-            for p, count in self.pair_counts.items()
-        ]
+        self._heap = [self._heap_entry(p, count) for p, count in self.pair_counts.items()]
         heapq.heapify(self._heap)
 
 

@@ -1,9 +1,8 @@
 """GPT-2's reversible map between the 256 byte values and 256 printable Unicode characters.
 
-GPT-2 stores its vocabulary (``vocab.json``, ``merges.txt``) as text, so every byte must be shown as a visible
+GPT-2 stores its vocabulary (``vocab.json``, ``merges.txt``) as text, so every byte is shown as a visible
 character: printable Latin-1 bytes stand for themselves and the rest (controls, space, ...) are shifted to
-code points from 256 upwards. That is why a leading space appears as ``Ġ`` (byte 32 -> U+0120) in GPT-2
-tokens.
+code points from 256 upwards. That is why GPT-2 tokens show a leading space as ``Ġ`` (byte 32 -> U+0120).
 """
 
 from __future__ import annotations

@@ -2,21 +2,19 @@
 
 BPE never merges across a pre-token boundary, so pre-tokens are the "words" it learns from. Three rules:
 
-1. Special tokens (e.g. ``<|endoftext|>``) are cut out of the text first; they are never split and no merge
-crosses
-   them. When special tokens overlap, the leftmost match wins and, at one position, the longest one
-   (``<|a|><|a|>`` beats ``<|a|>``).
-2. Every other piece is split by :data:`GPT2_PATTERN` (contractions, optional space + letters, optional space
-+
-   digits, optional space + other symbols, whitespace runs). The pattern covers every character, so the
-   pre-tokens of a piece concatenate back to the piece.
+1. Special tokens (e.g. ``<|endoftext|>``) are cut out of the text first; they are never split and no
+   merge crosses them. When special tokens overlap, the leftmost match wins and, at one position, the
+   longest one (``<|a|><|a|>`` beats ``<|a|>``).
+2. Every other piece is split by :data:`GPT2_PATTERN` (contractions, optional space + letters, optional
+   space + digits, optional space + other symbols, whitespace runs). The pattern covers every character,
+   so the pre-tokens of a piece concatenate back to the piece.
 3. A large text can be cut into chunks that are pre-tokenised independently (in parallel) with exactly the
-same
-   result, at the "safe cuts" of :func:`is_safe_cut`.
+   same result, at the "safe cuts" of :func:`is_safe_cut`.
 """
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -47,8 +45,7 @@ def _special_regex(special_tokens: tuple[str, ...]) -> regex.Pattern | None:
 
 
 def split_on_special_tokens(text: str, special_tokens: Sequence[str] = ()) -> list[str]:
-    """Cut ``text`` into pieces: each special-token occurrence is its own piece, the text between them the
-    others.
+    """Cut ``text`` into pieces: each special-token occurrence, and each stretch of text between them.
 
     Empty pieces are dropped. A piece is a special token exactly when it is in ``special_tokens`` (a text
     piece can never equal one, or it would have been matched). Example with ``["<|eot|>"]``:
@@ -67,8 +64,7 @@ def is_safe_cut(text: str, pos: int) -> bool:
     characters (``x\\ny``). The newline is then a pre-token on its own whether or not the text continues
     (``\\s+(?!\\S)`` fails and ``\\s+`` takes it in the whole text; at the end of the left half the first
     alternative takes it), and no pre-token reaches across it. A special token containing a newline could
-    still straddle such a cut, so cut special-token-free text, or check that no special token contains
-    ``"\\n"``.
+    straddle such a cut: cut special-token-free text, or check that no special token contains ``"\\n"``.
     """
     return (
         2 <= pos < len(text) and text[pos - 1] == "\n" and _printable(text[pos - 2]) and _printable(text[pos])
@@ -117,9 +113,8 @@ def pretoken_counts(
     """Frequency table ``pre-token -> count`` of ``text`` with special tokens cut out (and not counted).
 
     Texts of at least :data:`PARALLEL_MIN_CHARS` are cut (at special tokens, then at safe cuts) into chunks
-    that
-    ``num_workers`` processes count in parallel (default: the number of CPUs); the result is identical to a
-    single-process count.
+    that ``num_workers`` processes count in parallel (default: the number of CPUs); the result is identical
+    to a single-process count.
     """
     specials = set(special_tokens)
     pieces = [piece for piece in split_on_special_tokens(text, special_tokens) if piece not in specials]
@@ -128,8 +123,6 @@ def pretoken_counts(
         return count_pretokens(pieces)
 
     batches = _batches(pieces, target_chars=len(text) // (4 * workers) + 1)
-    import multiprocessing
-
     # "spawn" behaves the same on Linux, macOS and Windows and is safe when the parent has threads (torch).
     with multiprocessing.get_context("spawn").Pool(workers) as pool:
         total: Counter[str] = Counter()

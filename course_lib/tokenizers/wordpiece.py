@@ -103,8 +103,15 @@ class WordPieceTokenizer:
             pieces.extend(self._split_word(word))
         return pieces
 
-    def encode(self, text: str) -> list[int]:
-        return [self.vocab[piece] for piece in self.tokenize(text)]
+    def encode(self, text: str, add_special_tokens: bool = False) -> list[int]:
+        """Token ids of ``text``; with ``add_special_tokens``, BERT's ``[CLS] ... [SEP]`` around them."""
+        ids = [self.vocab[piece] for piece in self.tokenize(text)]
+        if add_special_tokens:
+            missing = [tok for tok in ("[CLS]", "[SEP]") if tok not in self.vocab]
+            if missing:
+                raise ValueError(f"add_special_tokens needs {missing} in the vocabulary")
+            ids = [self.vocab["[CLS]"], *ids, self.vocab["[SEP]"]]
+        return ids
 
     def decode(self, ids: Iterable[int]) -> str:
         """Join tokens with spaces, gluing ``##`` pieces to the token before them."""

@@ -28,7 +28,7 @@ def texts_from(pieces: list[str], max_pieces: int) -> st.SearchStrategy[str]:
 
 @pytest.fixture(scope="module")
 def tok() -> BPETokenizer:
-    return BPETokenizer.train(PYDOCS[:100_000], 700, [EOT])
+    return BPETokenizer.train(PYDOCS[:60_000], 600, [EOT])
 
 
 @pytest.fixture(scope="module")

@@ -43,6 +43,16 @@ def test_matches_hf_on_random_text(pair, text):
     assert ours.encode(text) == hf.encode(text).ids
 
 
+def test_cls_sep_like_bert_processing(pair):
+    from tokenizers import processors
+
+    ours, hf = pair
+    hf.post_processor = processors.BertProcessing(("[SEP]", ours.vocab["[SEP]"]), ("[CLS]", ours.vocab["[CLS]"]))
+    text = "Return the value of x, or None."
+    assert ours.encode(text, add_special_tokens=True) == hf.encode(text).ids
+    hf.post_processor = None
+
+
 def test_unknown_and_too_long_words_become_unk():
     tok = WordPieceTokenizer(["[UNK]", "un", "##aff", "##able", "a", "##b"], max_input_chars_per_word=5)
     assert tok.tokenize("unaffable") == ["[UNK]"]  # 9 characters > 5

@@ -3,9 +3,10 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
-PYTEST := $(BIN)/python -m pytest
-# Spread test files over the cores; a notebook's cells stay together in one worker.
+# Spread test files over the cores (a notebook's cells stay together in one worker), one torch thread per
+# worker: with several workers, more threads than cores makes torch many times slower, not faster.
 PARALLEL ?= -n auto --dist loadfile
+PYTEST := OMP_NUM_THREADS=1 $(BIN)/python -m pytest
 
 .PHONY: help install lab test test-fast lint demo clean
 
@@ -31,6 +32,9 @@ test-fast: $(STAMP)  ## unit tests only: no notebooks, nothing marked slow
 
 lint: $(STAMP)  ## ruff over the package, tests and benchmarks
 	$(BIN)/ruff check course_lib autograder tests bench
+
+demo: $(STAMP)  ## release A0, grade sample submissions (honest, buggy, malicious, malformed), print the gradebook
+	$(BIN)/python -m autograder.demo
 
 clean:  ## remove the venv and generated files
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis build dist *.egg-info

@@ -250,6 +250,9 @@ def train_bpe(
     Returns ``(vocab, merges)``: ``vocab`` maps id -> token bytes with ids as in the module docstring, at most
     ``vocab_size`` entries (fewer only if the corpus runs out of pairs); ``merges`` lists ``(left, right)``
     byte pairs in creation order. ``on_merge`` is called with each :class:`Merge` (e.g. to animate training).
+
+    Texts of 4M characters or more are pre-tokenised by ``num_workers`` processes (default: all CPUs) started
+    with "spawn": in a script, call this under ``if __name__ == "__main__":``, or pass ``num_workers=1``.
     """
     trainer = BPETrainer.from_text(read_input(input), special_tokens, num_workers)
     trainer.train(vocab_size, progress=progress, on_merge=on_merge)

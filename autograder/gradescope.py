@@ -1,0 +1,166 @@
+"""A Gradescope autograder that runs this same engine: ``llmcourse gradescope-zip a0_warmup -o a0.zip``.
+
+Gradescope unpacks the zip into ``/autograder/source``, runs ``setup.sh`` once to build its image, then for
+each submission runs ``run_autograder``, which must leave ``/autograder/results/results.json``. Ours:
+
+- ``setup.sh`` makes a venv (``/autograder/venv``) and installs the course package from the bundled wheel,
+  pinned by the bundled ``constraints.txt`` (torch from the CPU wheel index: no multi-GB CUDA build);
+- ``run_autograder`` calls :func:`run_autograder` below: it copies the submitted notebooks into the engine's
+  layout ``<work>/submitted/<student>/<assignment>/``, runs ``llmcourse grade``, and copies the student's
+  ``results.json`` (already in Gradescope's schema) to ``results/``.
+
+The Gradescope root (``/autograder``) can be moved with ``$AUTOGRADER_ROOT``, which is how the tests run it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import stat
+import subprocess
+import sys
+import tempfile
+import zipfile
+from pathlib import Path
+
+from course_lib.errors import CourseError
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+GRADERS_DIR = Path(__file__).resolve().parent / "graders"
+STUDENT = "gradescope_student"  # the one student of a Gradescope run
+
+SETUP_SH = """\
+#!/usr/bin/env bash
+# Gradescope image set-up (runs once, as root): a venv with the course installed from the bundled wheel.
+set -euo pipefail
+cd "$(dirname "$0")"
+PYTHON="${PYTHON:-python3}"
+VENV="${VENV:-/autograder/venv}"
+"$PYTHON" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else
+    "the pinned packages need Python >= 3.11: choose the Ubuntu 24.04 base image on Gradescope")'
+if ! "$PYTHON" -m venv "$VENV"; then  # Debian/Ubuntu ship venv separately
+    apt-get update -qq && apt-get install -y -qq python3-venv && "$PYTHON" -m venv "$VENV"
+fi
+"$VENV/bin/python" -m pip install --upgrade pip
+# the CPU build of torch: Gradescope graders have no GPU, and the default build pulls multi-GB CUDA libraries
+TORCH_INDEX_URL="${TORCH_INDEX_URL:-https://download.pytorch.org/whl/cpu}"
+"$VENV/bin/python" -m pip install -c constraints.txt --index-url "$TORCH_INDEX_URL" torch
+"$VENV/bin/python" -m pip install -c constraints.txt ./*.whl
+"""
+
+RUN_AUTOGRADER = """\
+#!/usr/bin/env bash
+# Gradescope runs this once per submission; see autograder/gradescope.py in the course package.
+set -euo pipefail
+exec "${{PYTHON:-/autograder/venv/bin/python}}" -m autograder.gradescope {assignment}
+"""
+
+
+# ------------------------------------------------------------------------------------------- building
+
+
+PACKAGE_FILES = ("pyproject.toml", "README.md", "course_lib", "autograder")
+
+
+def build_wheel(out_dir: Path) -> Path:
+    """Build the course package's wheel (graders included as package data) into ``out_dir``.
+
+    It is built from a clean copy of the package files, so no stale ``build/`` leftovers get in.
+    """
+    tree = out_dir / "tree"
+    for name in PACKAGE_FILES:
+        source = REPO_ROOT / name
+        if source.is_dir():
+            shutil.copytree(source, tree / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        else:
+            tree.mkdir(parents=True, exist_ok=True)
+            shutil.copy(source, tree / name)
+    done = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(out_dir),
+         str(tree)], capture_output=True, text=True)
+    wheels = sorted(out_dir.glob("*.whl"))
+    if done.returncode != 0 or not wheels:
+        raise CourseError(f"building the course wheel failed: {(done.stderr or done.stdout).strip()[-500:]}")
+    return wheels[-1]
+
+
+def build_zip(assignment: str, out: Path) -> Path:
+    """Write the Gradescope autograder zip for ``assignment`` to ``out``; return its path."""
+    if not (GRADERS_DIR / assignment).is_dir():
+        known = sorted(p.name for p in GRADERS_DIR.iterdir() if p.is_dir() and not p.name.startswith("_")) \
+            if GRADERS_DIR.is_dir() else []
+        raise CourseError(f"no hidden graders for assignment {assignment!r} in {GRADERS_DIR} "
+                          f"(graded assignments: {', '.join(known) or 'none'})")
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="llmcourse-wheel-") as scratch:
+        wheel = build_wheel(Path(scratch))
+        with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
+            _add_executable(zf, "setup.sh", SETUP_SH)
+            _add_executable(zf, "run_autograder", RUN_AUTOGRADER.format(assignment=assignment))
+            zf.write(REPO_ROOT / "constraints.txt", "constraints.txt")
+            zf.write(wheel, wheel.name)
+    return out
+
+
+def _add_executable(zf: zipfile.ZipFile, name: str, text: str) -> None:
+    info = zipfile.ZipInfo(name)
+    info.external_attr = (stat.S_IFREG | 0o755) << 16
+    info.compress_type = zipfile.ZIP_DEFLATED
+    zf.writestr(info, text)
+
+
+# -------------------------------------------------------------------------------------------- running
+
+
+def _fallback_results(message: str) -> dict:
+    """What Gradescope shows when the engine produced nothing for the student: zero, and why."""
+    return {"score": 0.0, "execution_time": 0.0, "output": message, "tests": [], "visibility": "visible"}
+
+
+def run_autograder(assignment: str, root: Path) -> dict:
+    """Grade ``<root>/submission/*.ipynb`` with ``llmcourse grade``; write ``<root>/results/results.json``."""
+    results_dir = root / "results"
+    results_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="llmcourse-gradescope-") as scratch:
+        work = Path(scratch)
+        student_dir = work / "submitted" / STUDENT / assignment
+        student_dir.mkdir(parents=True)
+        # Only regular notebook files at the top of the upload (a zip upload's folders are searched too);
+        # symlinks are never followed, so a submission cannot point the grader at other files.
+        uploaded = root / "submission"
+        notebooks = [p for p in sorted(uploaded.glob("*.ipynb")) if p.is_file() and not p.is_symlink()]
+        if not notebooks:
+            notebooks = [p for p in sorted(uploaded.rglob("*.ipynb"))
+                         if p.is_file() and not p.is_symlink() and ".ipynb_checkpoints" not in p.parts]
+        for path in notebooks:
+            shutil.copyfile(path, student_dir / path.name)
+        done = subprocess.run(
+            [sys.executable, "-m", "course_lib.cli", "grade", assignment, str(work / "submitted"),
+             "--out", str(work / "grades"), "--jobs", "1"], capture_output=True, text=True)
+        produced = work / "grades" / STUDENT / "results.json"
+        if produced.is_file():
+            results = json.loads(produced.read_text())
+        else:
+            tail = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
+            results = _fallback_results(f"The autograder could not grade this submission ({tail[0]}). "
+                                        "Please tell your TA.")
+    (results_dir / "results.json").write_text(json.dumps(results, indent=2))
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the zip's ``run_autograder``: ``python -m autograder.gradescope ASSIGNMENT``."""
+    argv = sys.argv[1:] if argv is None else argv
+    if len(argv) != 1:
+        print("usage: python -m autograder.gradescope ASSIGNMENT", file=sys.stderr)
+        return 2
+    root = Path(os.environ.get("AUTOGRADER_ROOT", "/autograder"))
+    results = run_autograder(argv[0], root)
+    print(f"score {results.get('score')} -> {root / 'results' / 'results.json'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,235 @@
+"""Plots and interactive explorers for the lectures.
+
+Every plot is a function of plain data (lists of numbers and strings) that returns a matplotlib ``Figure``, so the
+lectures compute with ``course_lib`` and only *draw* here. Every explorer is an ipywidgets control that calls back
+into a function the lecture passes in; :func:`show_explorer` displays it together with a static snapshot figure,
+so an executed notebook (or its HTML export, where widgets are dead) still shows a picture.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import matplotlib.pyplot as plt
+from matplotlib.figure import Figure
+
+__all__ = [
+    "bpe_merge_explorer", "plot_batch", "plot_distribution", "plot_oov", "plot_perplexity", "plot_segmentations",
+    "plot_sparsity", "plot_tradeoff", "sampling_explorer", "show_explorer",
+]
+
+
+def _new_axes(figsize: tuple[float, float] = (6.0, 3.5)) -> tuple[Figure, Any]:
+    fig, ax = plt.subplots(figsize=figsize, layout="constrained")
+    return fig, ax
+
+
+def plot_distribution(words: Sequence[str], probs: Sequence[float], title: str = "",
+                      ax: Any | None = None) -> Figure:
+    """A bar chart of a next-word distribution, bars in the order given (sort before calling)."""
+    if len(words) != len(probs):
+        raise ValueError(f"{len(words)} words but {len(probs)} probabilities")
+    if ax is None:
+        fig, ax = _new_axes((max(4.0, 0.45 * len(words) + 1.5), 3.0))
+    else:
+        fig = ax.figure
+    ax.bar(range(len(words)), probs, color="tab:blue")
+    ax.set_xticks(range(len(words)), [repr(w)[1:-1] for w in words], rotation=60, ha="right")
+    ax.set_ylabel("probability")
+    ax.set_ylim(0, max([*probs, 1e-9]) * 1.1)
+    ax.set_title(title)
+    return fig
+
+
+def plot_sparsity(orders: Sequence[int], unseen_fractions: Sequence[float], corpus: str = "") -> Figure:
+    """Fraction of held-out n-grams (tokens) never seen in training, against n."""
+    fig, ax = _new_axes()
+    ax.plot(orders, [100 * f for f in unseen_fractions], marker="o")
+    for n, f in zip(orders, unseen_fractions):
+        ax.annotate(f"{100 * f:.0f}%", (n, 100 * f), textcoords="offset points", xytext=(0, 6), ha="center")
+    ax.set_xticks(list(orders))
+    ax.set_xlabel("n (order of the n-gram)")
+    ax.set_ylabel("held-out n-grams never seen (%)")
+    ax.set_ylim(0, 105)
+    ax.set_title(f"Sparsity{': ' + corpus if corpus else ''}")
+    return fig
+
+
+def plot_perplexity(orders: Sequence[int], perplexities: dict[str, Sequence[float]]) -> Figure:
+    """Held-out perplexity against order, one line per estimator; infinite values are marked, not drawn."""
+    fig, ax = _new_axes()
+    for name, values in perplexities.items():
+        finite = [(n, v) for n, v in zip(orders, values) if math.isfinite(v)]
+        infinite = [n for n, v in zip(orders, values) if not math.isfinite(v)]
+        label = name + (f" (infinite at n={', '.join(map(str, infinite))})" if infinite else "")
+        if finite:
+            ax.plot(*zip(*finite), marker="o", label=label)
+        else:
+            ax.plot([], [], marker="o", label=label)
+    ax.set_yscale("log")
+    ax.set_xticks(list(orders))
+    ax.set_xlabel("n (order)")
+    ax.set_ylabel("held-out perplexity (log scale)")
+    ax.legend()
+    return fig
+
+
+def plot_tradeoff(names: Sequence[str], vocab_sizes: Sequence[int], tokens_per_word: Sequence[float]) -> Figure:
+    """Vocabulary size against sequence length (tokens per word) for several tokenisers."""
+    fig, ax = _new_axes()
+    markers = "osD^vP*X"
+    # a legend rather than text labels: neighbouring points (words vs large BPE) would make labels overlap
+    for i, (name, x, y) in enumerate(zip(names, vocab_sizes, tokens_per_word)):
+        ax.scatter([x], [y], marker=markers[i % len(markers)], s=60, label=name)
+    ax.legend(fontsize=8)
+    ax.margins(x=0.1, y=0.1)
+    ax.set_xscale("log")
+    ax.set_xlabel("vocabulary size (log scale)")
+    ax.set_ylabel("tokens per word")
+    ax.set_title("Vocabulary size vs sequence length")
+    return fig
+
+
+def plot_oov(names: Sequence[str], oov_rates: Sequence[float]) -> Figure:
+    """Out-of-vocabulary rate on held-out text (fraction of tokens that became ``<unk>``) per tokeniser."""
+    fig, ax = _new_axes()
+    bars = ax.bar(names, [100 * r for r in oov_rates], color="tab:orange")
+    ax.bar_label(bars, labels=[f"{100 * r:.1f}%" for r in oov_rates])
+    ax.set_ylabel("held-out tokens out of vocabulary (%)")
+    ax.set_title("OOV rate")
+    return fig
+
+
+def _draw_tokens(ax: Any, y: float, tokens: Sequence[str]) -> float:
+    """Draw tokens as alternating coloured boxes on one row; returns the row's width in character cells."""
+    x = 0.0
+    for i, token in enumerate(tokens):
+        shown = token.replace(" ", "␣").replace("\n", "⏎") or "∅"
+        ax.text(x, y, shown, family="monospace", fontsize=10, va="center", ha="left",
+                bbox={"boxstyle": "square,pad=0.15", "fc": plt.cm.Pastel1(i % 9), "ec": "none"})
+        x += len(shown) + 0.6
+    return x
+
+
+def plot_segmentations(rows: Sequence[tuple[str, Sequence[str]]], title: str = "") -> Figure:
+    """One row per (label, tokens): how a text is cut into tokens, e.g. after k BPE merges."""
+    cell_inches, label_inches = 0.085, 1.6  # one monospace character at fontsize 10, the row labels
+    width = max([20.0, *(sum(len(t) + 0.6 for t in tokens) for _, tokens in rows)])
+    fig_width = label_inches + cell_inches * width + 0.2
+    fig = plt.figure(figsize=(fig_width, 0.4 * len(rows) + 0.6))
+    ax = fig.add_axes((label_inches / fig_width, 0.05, cell_inches * width / fig_width, 0.8))
+    for r, (label, tokens) in enumerate(rows):
+        y = len(rows) - 1 - r
+        ax.text(-0.8, y, f"{label} ({len(tokens)} tokens)", ha="right", va="center", fontsize=9)
+        _draw_tokens(ax, y, tokens)
+    ax.set_xlim(0, width)
+    ax.set_ylim(-0.6, len(rows) - 0.4)
+    ax.axis("off")
+    ax.set_title(title)
+    return fig
+
+
+def plot_batch(ids: Sequence[Sequence[int]], mask: Sequence[Sequence[int]], tokens: Sequence[Sequence[str]] | None
+               = None) -> Figure:
+    """A padded batch as a grid: each cell shows its id (and token), padding greyed out by the attention mask."""
+    rows, cols = len(ids), len(ids[0]) if ids else 0
+    fig, ax = plt.subplots(figsize=(1.0 + 0.9 * max(cols, 1), 0.6 + 0.5 * max(rows, 1)), layout="constrained")
+    ax.imshow([[1 - m for m in row] for row in mask] if rows and cols else [[0]], cmap="Greys", vmin=0, vmax=2,
+              aspect="auto")
+    for r in range(rows):
+        for c in range(cols):
+            label = str(ids[r][c]) if tokens is None or c >= len(tokens[r]) else f"{tokens[r][c]}\n{ids[r][c]}"
+            ax.text(c, r, label, ha="center", va="center", fontsize=8,
+                    color="black" if mask[r][c] else "grey")
+    ax.set_xticks(range(cols))
+    ax.set_yticks(range(rows))
+    ax.set_xlabel("position")
+    ax.set_ylabel("sequence")
+    ax.set_title("ids (grey: padding, attention mask = 0)")
+    return fig
+
+
+# ----------------------------------------------------------------------------------------------- explorers
+
+
+def show_explorer(widget: Any, snapshot: Figure, caption: str = "") -> None:
+    """Display an interactive widget followed by a static figure of its starting state.
+
+    The widget only works in a live kernel; the snapshot is an ordinary image output, so executed notebooks
+    and HTML exports still show what the explorer looks like.
+    """
+    from IPython.display import Markdown, display
+
+    display(widget)
+    display(Markdown(f"*Static snapshot{' of ' + caption if caption else ''} (for exported notebooks):*"))
+    display(snapshot)
+    plt.close(snapshot)
+
+
+def sampling_explorer(sample: Callable[[int, str, float, int], str],
+                      distribution: Callable[[int, str, float], tuple[list[str], list[float]]],
+                      orders: Sequence[int], smoothings: Sequence[str], temperature: float = 1.0) -> Any:
+    """Pick order, smoothing and temperature; see the next-word distribution and fresh samples.
+
+    ``sample(order, smoothing, temperature, seed) -> text`` and
+    ``distribution(order, smoothing, temperature) -> (words, probs)`` come from the lecture (they wrap
+    ``course_lib.ngram``). Returns the widget box; ``.children[-1]`` is the output area.
+    """
+    import ipywidgets as w
+    from IPython.display import display
+
+    order = w.Dropdown(options=list(orders), value=orders[-1], description="order")
+    smoothing = w.Dropdown(options=list(smoothings), value=smoothings[-1], description="smoothing")
+    temp = w.FloatLogSlider(value=temperature, base=10, min=-1, max=1, step=0.05, description="temperature")
+    button = w.Button(description="sample again")
+    out = w.Output()
+    seed = {"value": 0}
+
+    def redraw(*_: Any) -> None:
+        with out:
+            out.clear_output(wait=True)
+            words, probs = distribution(order.value, smoothing.value, temp.value)
+            fig = plot_distribution(words, probs, f"next word after the start, T={temp.value:.2f}")
+            display(fig)
+            plt.close(fig)
+            for i in range(3):
+                print(f"[{i + 1}]", sample(order.value, smoothing.value, temp.value, seed["value"] + i))
+
+    def resample(_: Any) -> None:
+        seed["value"] += 3
+        redraw()
+
+    for control in (order, smoothing, temp):
+        control.observe(redraw, names="value")
+    button.on_click(resample)
+    redraw()
+    return w.VBox([w.HBox([order, smoothing]), w.HBox([temp, button]), out])
+
+
+def bpe_merge_explorer(segment: Callable[[int], list[str]], new_tokens: Callable[[int], list[str]],
+                       num_merges: int, step: int = 10) -> Any:
+    """A slider over the number of BPE merges applied: shows the sentence's segmentation and the newest tokens.
+
+    ``segment(k)`` returns the sentence's tokens using the first ``k`` merges; ``new_tokens(k)`` the tokens
+    created by the last few merges up to ``k`` (both come from the lecture, wrapping ``course_lib.tokenizers``).
+    """
+    import ipywidgets as w
+    from IPython.display import display
+
+    slider = w.IntSlider(value=min(step, num_merges), min=0, max=num_merges, step=1, description="merges",
+                         continuous_update=False)
+    out = w.Output()
+
+    def redraw(*_: Any) -> None:
+        with out:
+            out.clear_output(wait=True)
+            fig = plot_segmentations([(f"{slider.value} merges", segment(slider.value))])
+            display(fig)
+            plt.close(fig)
+            print("newest tokens:", new_tokens(slider.value))
+
+    slider.observe(redraw, names="value")
+    redraw()
+    return w.VBox([slider, out])

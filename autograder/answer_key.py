@@ -12,10 +12,12 @@ from __future__ import annotations
 import argparse
 import copy
 from pathlib import Path
-
-import nbformat
+from typing import TYPE_CHECKING
 
 from course_lib.errors import CourseError
+
+if TYPE_CHECKING:  # nbformat takes seconds to import; `llmcourse --help` must not wait for it
+    import nbformat
 
 MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION", "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS")
 ROOT = Path(__file__).resolve().parents[1]
@@ -35,6 +37,8 @@ def _strip_markers(source: str) -> str:
 
 def make_answer_key(source: nbformat.NotebookNode, assignment: str) -> nbformat.NotebookNode:
     """The answer key for an nbgrader source notebook (a new notebook; ``source`` is not modified)."""
+    import nbformat
+
     key = copy.deepcopy(source)
     for cell in key.cells:
         nbgrader = cell.metadata.pop("nbgrader", {})
@@ -65,6 +69,8 @@ def write_answer_key(assignment: str, root: Path | None = None) -> Path:
 
 
 def _render(assignment: str, root: Path | None) -> str:
+    import nbformat
+
     key = make_answer_key(nbformat.read(source_path(assignment, root), as_version=4), assignment)
     return nbformat.writes(key) + "\n"
 

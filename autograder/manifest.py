@@ -28,18 +28,13 @@ Example (A0)::
 
 from __future__ import annotations
 
-import sys
+import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from course_lib.errors import CourseError
 
 from .scan import ForbiddenRules
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - Python 3.10
-    import tomli as tomllib
 
 GRADERS_DIR = Path(__file__).resolve().parent / "graders"
 

@@ -15,6 +15,7 @@ from course_lib.errors import CourseError
 
 COMMAND_MODULES = (
     "course_lib.doctor",
+    "course_lib.training.cli",
     "autograder.answer_key",
     "autograder.bridges_cli",
     "autograder.cli",

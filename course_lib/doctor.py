@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 KEY_PACKAGES = ("torch", "numpy", "jupyterlab", "nbgrader", "ipywidgets", "matplotlib", "nbformat", "nbclient")
-MIN_PYTHON = (3, 10)
+MIN_PYTHON = (3, 11)  # the pinned releases of numpy, nbgrader, matplotlib and ipython need 3.11
 NBGRADER_LABEXTENSION = "@jupyter/nbgrader"
 NBGRADER_SERVER_EXTENSION = "nbgrader.server_extensions.formgrader"
 

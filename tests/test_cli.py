@@ -32,6 +32,15 @@ def test_every_subcommand_has_help() -> None:
         assert exit_info.value.code == 0, name
 
 
+def test_help_imports_nothing_heavy() -> None:
+    # `llmcourse --help` must answer at once: torch, nbformat (jsonschema) and nbgrader take seconds to import
+    heavy = ("torch", "numpy", "nbformat", "nbgrader", "matplotlib", "pytest")
+    code = ("import sys; from course_lib.cli import build_parser; build_parser(); "
+            f"print([m for m in {heavy!r} if m in sys.modules])")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"
+
+
 def test_unknown_command_exits_non_zero() -> None:
     result = llmcourse("frobnicate")
     assert result.returncode != 0 and "invalid choice" in result.stderr

@@ -1,4 +1,4 @@
-"""Every lecture and assignment-source notebook is valid nbformat and stored without outputs."""
+"""Every lecture, assignment-source and answer-key notebook is valid nbformat and stored without outputs."""
 
 from __future__ import annotations
 
@@ -9,14 +9,14 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 STORED_CLEAN = sorted(
-    [*ROOT.glob("lectures/*.ipynb"), *ROOT.glob("assignments/source/*/*.ipynb")]
+    [*ROOT.glob("lectures/*.ipynb"), *ROOT.glob("assignments/source/*/*.ipynb"), *ROOT.glob("solutions/*.ipynb")]
 )
 
 
-def test_there_are_notebooks_to_check() -> None:
-    # Guards the parametrised test below from passing vacuously once the course has notebooks.
-    if not STORED_CLEAN:
-        pytest.skip("no lecture or assignment notebooks yet")
+def test_the_course_has_lectures_assignments_and_keys() -> None:
+    # guards the parametrised test below against passing vacuously
+    names = {p.relative_to(ROOT).parts[0] for p in STORED_CLEAN}
+    assert names == {"lectures", "assignments", "solutions"}
 
 
 @pytest.mark.parametrize("path", STORED_CLEAN, ids=lambda p: str(p.relative_to(ROOT)))

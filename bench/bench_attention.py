@@ -1,6 +1,6 @@
 """Training throughput of GPT with impl="fast" (torch SDPA) vs impl="math" (explicit softmax(QKᵀ/√d)V).
 
-    python bench/bench_attention.py  # char GPT: n_layer 4, n_head 4, d_model 256, block 256, batch 16
+    python bench/bench_attention.py  # char GPT: n_layers 4, n_heads 4, d_model 256, block 256, batch 16
     python bench/bench_attention.py --quick  # a few steps, for a smoke test
     python bench/bench_attention.py --config gpt2-124m  # on a GPU: 124M-class model, bf16, with MFU
 
@@ -21,9 +21,9 @@ from course_lib.device import autocast, get_device, seed_everything
 from course_lib.models.gpt import GPT, GPTConfig
 
 CONFIGS = {
-    "char": (GPTConfig(vocab_size=65, block_size=256, n_layer=4, n_head=4, d_model=256), 16),
+    "char": (GPTConfig(vocab_size=65, block_size=256, n_layers=4, n_heads=4, d_model=256), 16),
     "gpt2-124m": (
-        GPTConfig(vocab_size=50304, block_size=1024, n_layer=12, n_head=12, d_model=768, bias=False),
+        GPTConfig(vocab_size=50304, block_size=1024, n_layers=12, n_heads=12, d_model=768, bias=False),
         8,
     ),
 }

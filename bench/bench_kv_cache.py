@@ -1,6 +1,6 @@
 """Generation with a KV cache vs recomputing the whole prefix at every step (target: >= 5x faster).
 
-    python bench/bench_kv_cache.py           # 512 new tokens from the char-level GPT (n_layer 4, d_model 256)
+    python bench/bench_kv_cache.py           # 512 new tokens from the char-level GPT (n_layers 4, d_model 256)
     python bench/bench_kv_cache.py --quick   # 128 new tokens
 
 The model's block_size covers prompt + new tokens, so the cache is never rebuilt (past block_size the
@@ -38,7 +38,7 @@ def main() -> None:
     device = get_device(args.device)
     seed_everything(0)
     prompt = torch.randint(0, 65, (1, 16), device=device)
-    config = GPTConfig(vocab_size=65, block_size=prompt.size(1) + new_tokens, n_layer=4, n_head=4, d_model=256)
+    config = GPTConfig(vocab_size=65, block_size=prompt.size(1) + new_tokens, n_layers=4, n_heads=4, d_model=256)
     model = GPT(config).to(device).eval()
     generate(model, prompt, 8)  # warm-up
 

@@ -15,7 +15,7 @@ POS_TYPES = ["learned", "sinusoidal", "rope"]
 
 def gpt(pos="learned", block_size=16, seed=0) -> GPT:
     torch.manual_seed(seed)
-    return GPT(GPTConfig(vocab_size=23, block_size=block_size, n_layer=2, n_head=2, d_model=32, pos=pos)).eval()
+    return GPT(GPTConfig(vocab_size=23, block_size=block_size, n_layers=2, n_heads=2, d_model=32, pos=pos)).eval()
 
 
 class Bigram(torch.nn.Module):

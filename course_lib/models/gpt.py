@@ -1,6 +1,6 @@
 """GPT: a decoder-only transformer language model (Radford et al. 2018/2019), in the style of nanoGPT.
 
-    idx (B, T) -> token embedding (+ position embedding) -> n_layer x TransformerBlock(causal, pre-norm)
+    idx (B, T) -> token embedding (+ position embedding) -> n_layers x TransformerBlock(causal, pre-norm)
                -> final norm -> lm_head -> logits (B, T, vocab_size)
 
 Position schemes: ``learned`` (GPT-2), ``sinusoidal`` (Vaswani et al.), ``rope`` (rotary, LLaMA).
@@ -30,8 +30,8 @@ FFN_TYPES = ("gelu", "swiglu")
 class GPTConfig:
     vocab_size: int = 65  # e.g. the tinyshakespeare characters
     block_size: int = 256  # longest context the model sees
-    n_layer: int = 4
-    n_head: int = 4
+    n_layers: int = 4
+    n_heads: int = 4
     d_model: int = 256
     dropout: float = 0.0
     bias: bool = True  # biases in Linear layers and LayerNorms
@@ -48,13 +48,13 @@ class GPTConfig:
         ):
             if value not in choices:
                 raise ValueError(f"GPTConfig.{name}={value!r}: choose one of {', '.join(choices)}")
-        for name in ("vocab_size", "block_size", "n_layer", "n_head", "d_model"):
+        for name in ("vocab_size", "block_size", "n_layers", "n_heads", "d_model"):
             if getattr(self, name) < 1:
                 raise ValueError(f"GPTConfig.{name} must be positive, got {getattr(self, name)}")
-        if self.d_model % self.n_head:
-            raise ValueError(f"GPTConfig.d_model ({self.d_model}) must be divisible by n_head ({self.n_head})")
-        if self.pos == "rope" and (self.d_model // self.n_head) % 2:
-            raise ValueError(f"RoPE needs an even head size, got d_model/n_head = {self.d_model // self.n_head}")
+        if self.d_model % self.n_heads:
+            raise ValueError(f"GPTConfig.d_model ({self.d_model}) must be divisible by n_heads ({self.n_heads})")
+        if self.pos == "rope" and (self.d_model // self.n_heads) % 2:
+            raise ValueError(f"RoPE needs an even head size, got d_model/n_heads = {self.d_model // self.n_heads}")
         if self.pos == "sinusoidal" and self.d_model % 2:
             raise ValueError(f"sinusoidal positions need an even d_model, got {self.d_model}")
         if not 0.0 <= self.dropout < 1.0:
@@ -62,6 +62,19 @@ class GPTConfig:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+    @classmethod
+    def from_dict(cls, fields: dict) -> GPTConfig:
+        """Build a config from :meth:`to_dict`'s output; checkpoints saved before the rename used the
+        singular ``n_layer``/``n_head`` (nanoGPT's spelling), which still load."""
+        fields = dict(fields)
+        for old, new in _OLD_NAMES.items():
+            if old in fields:
+                fields.setdefault(new, fields.pop(old))
+        return cls(**fields)
+
+
+_OLD_NAMES = {"n_layer": "n_layers", "n_head": "n_heads"}
 
 
 class GPT(nn.Module):
@@ -81,12 +94,12 @@ class GPT(nn.Module):
         elif c.pos == "sinusoidal":
             self.pos_emb = SinusoidalPositionalEncoding(c.block_size, c.d_model)
         else:
-            rope = RoPE(c.d_model // c.n_head, max_seq_len=c.block_size)  # one table, shared by every layer
+            rope = RoPE(c.d_model // c.n_heads, max_seq_len=c.block_size)  # one table, shared by every layer
         self.drop = nn.Dropout(c.dropout)
         self.blocks = nn.ModuleList(
             TransformerBlock(
                 c.d_model,
-                c.n_head,
+                c.n_heads,
                 dropout=c.dropout,
                 norm_first=True,
                 activation=c.ffn,
@@ -95,18 +108,18 @@ class GPT(nn.Module):
                 impl=impl,
                 rope=rope,
             )
-            for _ in range(c.n_layer)
+            for _ in range(c.n_layers)
         )
         self.norm_f = make_norm(c.norm, c.d_model, c.bias)
         self.lm_head = nn.Linear(c.d_model, c.vocab_size, bias=False)
         if c.tie_weights:
             self.lm_head.weight = self.tok_emb.weight
         self.apply(self._init_weights)
-        # GPT-2: scale the projections that write into the residual stream by 1/√(2·n_layer), so the
+        # GPT-2: scale the projections that write into the residual stream by 1/√(2·n_layers), so the
         # variance of the residual stream does not grow with depth (two residual additions per layer).
         for block in self.blocks:
             for proj in (block.attn.out_proj, block.ffn.down_proj):
-                nn.init.normal_(proj.weight, mean=0.0, std=0.02 / math.sqrt(2 * c.n_layer))
+                nn.init.normal_(proj.weight, mean=0.0, std=0.02 / math.sqrt(2 * c.n_layers))
 
     @staticmethod
     def _init_weights(module: nn.Module) -> None:
@@ -166,7 +179,7 @@ class GPT(nn.Module):
 
     @torch.no_grad()
     def attention_maps(self, idx: Tensor) -> list[Tensor]:
-        """Attention weights of every layer for ``idx (B, T)``: a list of ``(B, n_head, T, T)``, for plots."""
+        """Attention weights of every layer for ``idx (B, T)``: a list of ``(B, n_heads, T, T)``, for plots."""
         layers = [block.attn for block in self.blocks]
         for attn in layers:
             attn.record_weights = True
@@ -202,7 +215,7 @@ class GPT(nn.Module):
         """
         c = self.config
         T = seq_len or c.block_size
-        return 6 * self.num_params(non_embedding=True) + 12 * c.n_layer * c.d_model * T
+        return 6 * self.num_params(non_embedding=True) + 12 * c.n_layers * c.d_model * T
 
     def estimate_mfu(
         self, tokens_per_second: float, device: torch.device | str, seq_len: int | None = None

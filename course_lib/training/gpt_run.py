@@ -111,7 +111,7 @@ def _resumed_spec(out: str | Path | None, *, corpus: str | None, tokenizer: str 
         raise CourseError(f"the run in {str(out)!r} already finished {state['step']} steps; "
                           f"pass --steps N with N > {state['step']} to train longer")
     return _RunSpec(meta["corpus"], meta["preset"], tokenizer_from_state(meta["tokenizer"]),
-                    GPTConfig(**meta["model_config"]), config, state)
+                    GPTConfig.from_dict(meta["model_config"]), config, state)
 
 
 def load_gpt(checkpoint_dir: str | Path, device: str | None = None) -> tuple[GPT, CharTokenizer]:
@@ -121,7 +121,7 @@ def load_gpt(checkpoint_dir: str | Path, device: str | None = None) -> tuple[GPT
     meta = state["meta"]
     if meta.get("model") != "gpt":
         raise CourseError(f"{str(checkpoint_dir)!r} holds a {meta.get('model')!r} checkpoint, not a GPT")
-    model = GPT(GPTConfig(**meta["model_config"]))
+    model = GPT(GPTConfig.from_dict(meta["model_config"]))
     model.load_state_dict(state["model"])
     return model.to(dev).eval(), tokenizer_from_state(meta["tokenizer"])
 

@@ -13,7 +13,7 @@ POS_TYPES = ["learned", "sinusoidal", "rope"]
 
 
 def tiny(pos="learned", **overrides) -> GPTConfig:
-    fields = dict(vocab_size=50, block_size=32, n_layer=2, n_head=2, d_model=32, pos=pos)
+    fields = dict(vocab_size=50, block_size=32, n_layers=2, n_heads=2, d_model=32, pos=pos)
     fields.update(overrides)
     return GPTConfig(**fields)
 
@@ -29,8 +29,8 @@ def _model(config: GPTConfig, impl="fast", seed=0) -> GPT:
         (dict(pos="alibi"), "pos"),
         (dict(norm="batchnorm"), "norm"),
         (dict(ffn="relu"), "ffn"),
-        (dict(d_model=30, n_head=4), "divisible"),
-        (dict(d_model=6, n_head=2, pos="rope"), "even head size"),
+        (dict(d_model=30, n_heads=4), "divisible"),
+        (dict(d_model=6, n_heads=2, pos="rope"), "even head size"),
         (dict(block_size=0), "block_size"),
         (dict(dropout=1.0), "dropout"),
     ],
@@ -112,7 +112,7 @@ def test_math_and_fast_attention_give_the_same_model(pos):
 
 
 def test_attention_maps_are_causal_distributions():
-    model = _model(tiny(n_layer=3))
+    model = _model(tiny(n_layers=3))
     maps = model.attention_maps(torch.randint(0, 50, (2, 7)))
     assert len(maps) == 3
     for weights in maps:
@@ -149,12 +149,12 @@ def test_flops_per_token_matches_a_counted_training_step(config):
     matrix_weights = sum(p.numel() for name, p in model.named_parameters() if p.dim() == 2 and "pos_emb" not in name)
     if not config.tie_weights:
         matrix_weights -= model.tok_emb.weight.numel()  # a lookup, not a matmul
-    attention = 12 * config.n_layer * config.d_model * T
+    attention = 12 * config.n_layers * config.d_model * T
     assert counted_per_token == 6 * matrix_weights + attention
     # 6N also counts biases and norm gains, a few percent of a model this small
     assert model.flops_per_token() == pytest.approx(counted_per_token, rel=0.05)
     N = model.num_params(non_embedding=True)
-    assert model.flops_per_token(seq_len=10) == 6 * N + 12 * config.n_layer * config.d_model * 10
+    assert model.flops_per_token(seq_len=10) == 6 * N + 12 * config.n_layers * config.d_model * 10
 
 
 def test_estimate_mfu(monkeypatch):
@@ -166,7 +166,7 @@ def test_estimate_mfu(monkeypatch):
 
 def test_init_scales_the_residual_projections():
     torch.manual_seed(0)
-    model = GPT(GPTConfig(vocab_size=64, n_layer=8, d_model=256, n_head=4, block_size=16))
+    model = GPT(GPTConfig(vocab_size=64, n_layers=8, d_model=256, n_heads=4, block_size=16))
     std = model.blocks[0].attn.out_proj.weight.std().item()
     assert std == pytest.approx(0.02 / math.sqrt(16), rel=0.05)
     assert model.blocks[0].attn.q_proj.weight.std().item() == pytest.approx(0.02, rel=0.05)
@@ -176,7 +176,7 @@ def test_init_scales_the_residual_projections():
 @pytest.mark.parametrize("pos", POS_TYPES)
 def test_a_tiny_gpt_overfits_one_batch(pos):
     torch.manual_seed(0)
-    config = GPTConfig(vocab_size=16, block_size=16, n_layer=2, n_head=2, d_model=32, pos=pos)
+    config = GPTConfig(vocab_size=16, block_size=16, n_layers=2, n_heads=2, d_model=32, pos=pos)
     model = GPT(config)
     x = torch.randint(0, 16, (4, 16))
     y = torch.roll(x, -1, dims=1)
@@ -207,7 +207,7 @@ def test_bf16_autocast_forward_agrees_loosely_with_fp32(pos):
     from course_lib.device import autocast, get_device
 
     device = get_device("cuda")
-    model = _model(tiny(pos, block_size=128, d_model=128, n_head=4)).to(device)
+    model = _model(tiny(pos, block_size=128, d_model=128, n_heads=4)).to(device)
     idx = torch.randint(0, 50, (4, 128), device=device)
     fp32 = torch.softmax(model(idx)[0], -1)
     with autocast(device):
@@ -229,3 +229,12 @@ def test_fast_path_trains_on_gpu_and_matches_math():
     torch.testing.assert_close(model(idx)[0], math_logits, atol=1e-4, rtol=1e-4)
     mfu = model.estimate_mfu(1e5, device)
     assert mfu is None or 0 < mfu < 1
+
+
+def test_config_from_dict_reads_the_old_singular_names():
+    """Checkpoints saved before the rename spell the fields n_layer/n_head; they still load, to the same config."""
+    new = GPTConfig(vocab_size=50, block_size=32, n_layers=3, n_heads=2, d_model=32)
+    old = new.to_dict()
+    old["n_layer"], old["n_head"] = old.pop("n_layers"), old.pop("n_heads")
+    assert GPTConfig.from_dict(old) == new
+    assert GPTConfig.from_dict(new.to_dict()) == new

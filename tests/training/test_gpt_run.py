@@ -15,7 +15,7 @@ from course_lib.training.tokenizer_io import build_tokenizer, tokenizer_from_sta
 
 MICRO = Preset(
     name="micro", device_type="cpu", description="test-sized",
-    model=dict(block_size=16, n_layer=1, n_head=2, d_model=16, dropout=0.1),
+    model=dict(block_size=16, n_layers=1, n_heads=2, d_model=16, dropout=0.1),
     train=TrainConfig(max_steps=6, batch_size=4, block_size=16, grad_accum_steps=2, warmup_steps=2,
                       eval_interval=3, eval_batches=2, log_interval=1, sample_tokens=8),
 )

@@ -30,8 +30,11 @@ test: $(STAMP)  ## the whole suite: unit tests, slow tests, notebooks (nbval)
 test-fast: $(STAMP)  ## unit tests only: no notebooks, nothing marked slow
 	$(PYTEST) $(PARALLEL) -m "not slow and not notebook" tests
 
-lint: $(STAMP)  ## ruff over the package, tests and benchmarks
-	$(BIN)/ruff check course_lib autograder tests bench
+LINTED := course_lib autograder tests bench conftest.py assignments/nbgrader_config.py
+
+lint: $(STAMP)  ## ruff lint and format check over the package, tests and benchmarks
+	$(BIN)/ruff check $(LINTED)
+	$(BIN)/ruff format --check $(LINTED)
 
 demo: $(STAMP)  ## release A0, grade sample submissions (honest, buggy, malicious, malformed), print the gradebook
 	$(BIN)/python -m autograder.demo

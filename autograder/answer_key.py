@@ -50,7 +50,8 @@ def make_answer_key(source: nbformat.NotebookNode, assignment: str) -> nbformat.
             cell.source = f"**Model answer ({nbgrader.get('points', '?')} points, graded by hand):**\n\n{cell.source}"
     header = nbformat.v4.new_markdown_cell(
         f"**Answer key for `{assignment}`.** Generated from `assignments/source/{assignment}/{assignment}.ipynb` "
-        f"by `llmcourse answer-key {assignment}`; edit the source, not this file.")
+        f"by `llmcourse answer-key {assignment}`; edit the source, not this file."
+    )
     key.cells.insert(0, header)
     key.nbformat, key.nbformat_minor = 4, 5
     for i, cell in enumerate(key.cells):  # deterministic ids: regenerating gives an identical file
@@ -96,9 +97,11 @@ def _run(args: argparse.Namespace) -> int:
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
-        "answer-key", help="generate solutions/ID.ipynb from the assignment's nbgrader source",
+        "answer-key",
+        help="generate solutions/ID.ipynb from the assignment's nbgrader source",
         description="Write the answer key solutions/ID.ipynb from assignments/source/ID/ID.ipynb "
-                    "(solution markers removed, outputs cleared).")
+        "(solution markers removed, outputs cleared).",
+    )
     parser.add_argument("assignment", nargs="+", help="assignment id, e.g. a1_ngrams")
     parser.add_argument("--check", action="store_true", help="only check that the stored key is current")
     parser.set_defaults(func=_run)

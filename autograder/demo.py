@@ -28,16 +28,20 @@ NOTEBOOK = f"{A0}.ipynb"
 
 # Attacks, each a cell run at the end of an otherwise-given notebook or a body for a graded function.
 # The hidden graders run in a process these cannot reach, so each should lose exactly what it did not earn.
-PATCH_CHECKS = ("import torch\n"
-                "torch.allclose = lambda *args, **kwargs: True  # every public check now 'passes'\n"
-                "torch.testing.assert_close = lambda *args, **kwargs: None")
-FAKE_RESULTS = ("import json, pathlib\n"
-                "fake = json.dumps({'score': 100, 'tests': []})\n"
-                "for folder in ('.', '..', '../..', '/tmp'):\n"
-                "    try:\n"
-                "        pathlib.Path(folder, 'results.json').write_text(fake)\n"
-                "    except OSError:\n"
-                "        pass")
+PATCH_CHECKS = (
+    "import torch\n"
+    "torch.allclose = lambda *args, **kwargs: True  # every public check now 'passes'\n"
+    "torch.testing.assert_close = lambda *args, **kwargs: None"
+)
+FAKE_RESULTS = (
+    "import json, pathlib\n"
+    "fake = json.dumps({'score': 100, 'tests': []})\n"
+    "for folder in ('.', '..', '../..', '/tmp'):\n"
+    "    try:\n"
+    "        pathlib.Path(folder, 'results.json').write_text(fake)\n"
+    "    except OSError:\n"
+    "        pass"
+)
 
 
 def _notebook_bytes(nb: nbformat.NotebookNode) -> bytes:
@@ -70,9 +74,14 @@ def demo_class(source: nbformat.NotebookNode, release: nbformat.NotebookNode) ->
         "buggy_no_max_shift": {NOTEBOOK: answers(softmax=A0_BUGS["softmax"]["no_shift"])},
         "buggy_sum_not_mean": {NOTEBOOK: answers(cross_entropy=A0_BUGS["cross_entropy"]["sum_not_mean"])},
         # attacks
-        "malicious_patches_checks": {NOTEBOOK: _notebook_bytes(_with_cell(
-            fill_stubs(release, {"softmax": "return x", "cross_entropy": "return logits.sum() * 0"}),
-            PATCH_CHECKS))},
+        "malicious_patches_checks": {
+            NOTEBOOK: _notebook_bytes(
+                _with_cell(
+                    fill_stubs(release, {"softmax": "return x", "cross_entropy": "return logits.sum() * 0"}),
+                    PATCH_CHECKS,
+                )
+            )
+        },
         "malicious_forbidden_api": {NOTEBOOK: answers(softmax="return torch.softmax(x, dim=dim)")},
         "malicious_exits": {NOTEBOOK: answers(cross_entropy="import os\nos._exit(0)")},
         "malicious_endless_loop": {NOTEBOOK: answers(softmax="while True:\n    pass")},
@@ -120,8 +129,9 @@ def print_gradebook(db: Path) -> None:
     for column in ("student", "score", "max", "needs manual grade"):
         table.add_column(column, justify="left" if column == "student" else "right")
     for row in sorted(api.get_submissions(A0), key=lambda r: r["student"]):
-        table.add_row(row["student"], f"{row['score']:g}", f"{row['max_score']:g}",
-                      "yes" if row["needs_manual_grade"] else "")
+        table.add_row(
+            row["student"], f"{row['score']:g}", f"{row['max_score']:g}", "yes" if row["needs_manual_grade"] else ""
+        )
     Console().print(table)
 
 
@@ -137,8 +147,18 @@ def main(argv: list[str] | None = None) -> int:
 
     grades = out / "grades"
     shutil.rmtree(grades, ignore_errors=True)
-    command = [sys.executable, "-m", "course_lib.cli", "grade", A0, str(submitted), "--out", str(grades),
-               "--nbgrader-db", str(out / "gradebook.db")]
+    command = [
+        sys.executable,
+        "-m",
+        "course_lib.cli",
+        "grade",
+        A0,
+        str(submitted),
+        "--out",
+        str(grades),
+        "--nbgrader-db",
+        str(out / "gradebook.db"),
+    ]
     if args.jobs:
         command += ["--jobs", str(args.jobs)]
     print("$ llmcourse " + " ".join(command[3:]), flush=True)

@@ -77,8 +77,21 @@ def build_wheel(out_dir: Path) -> Path:
             tree.mkdir(parents=True, exist_ok=True)
             shutil.copy(source, tree / name)
     done = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(out_dir),
-         str(tree)], capture_output=True, text=True)
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(out_dir),
+            str(tree),
+        ],
+        capture_output=True,
+        text=True,
+    )
     wheels = sorted(out_dir.glob("*.whl"))
     if done.returncode != 0 or not wheels:
         raise CourseError(f"building the course wheel failed: {(done.stderr or done.stdout).strip()[-500:]}")
@@ -88,10 +101,15 @@ def build_wheel(out_dir: Path) -> Path:
 def build_zip(assignment: str, out: Path) -> Path:
     """Write the Gradescope autograder zip for ``assignment`` to ``out``; return its path."""
     if not (GRADERS_DIR / assignment).is_dir():
-        known = sorted(p.name for p in GRADERS_DIR.iterdir() if p.is_dir() and not p.name.startswith("_")) \
-            if GRADERS_DIR.is_dir() else []
-        raise CourseError(f"no hidden graders for assignment {assignment!r} in {GRADERS_DIR} "
-                          f"(graded assignments: {', '.join(known) or 'none'})")
+        known = (
+            sorted(p.name for p in GRADERS_DIR.iterdir() if p.is_dir() and not p.name.startswith("_"))
+            if GRADERS_DIR.is_dir()
+            else []
+        )
+        raise CourseError(
+            f"no hidden graders for assignment {assignment!r} in {GRADERS_DIR} "
+            f"(graded assignments: {', '.join(known) or 'none'})"
+        )
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="llmcourse-wheel-") as scratch:
@@ -132,20 +150,37 @@ def run_autograder(assignment: str, root: Path) -> dict:
         uploaded = root / "submission"
         notebooks = [p for p in sorted(uploaded.glob("*.ipynb")) if p.is_file() and not p.is_symlink()]
         if not notebooks:
-            notebooks = [p for p in sorted(uploaded.rglob("*.ipynb"))
-                         if p.is_file() and not p.is_symlink() and ".ipynb_checkpoints" not in p.parts]
+            notebooks = [
+                p
+                for p in sorted(uploaded.rglob("*.ipynb"))
+                if p.is_file() and not p.is_symlink() and ".ipynb_checkpoints" not in p.parts
+            ]
         for path in notebooks:
             shutil.copyfile(path, student_dir / path.name)
         done = subprocess.run(
-            [sys.executable, "-m", "course_lib.cli", "grade", assignment, str(work / "submitted"),
-             "--out", str(work / "grades"), "--jobs", "1"], capture_output=True, text=True)
+            [
+                sys.executable,
+                "-m",
+                "course_lib.cli",
+                "grade",
+                assignment,
+                str(work / "submitted"),
+                "--out",
+                str(work / "grades"),
+                "--jobs",
+                "1",
+            ],
+            capture_output=True,
+            text=True,
+        )
         produced = work / "grades" / STUDENT / "results.json"
         if produced.is_file():
             results = json.loads(produced.read_text())
         else:
             tail = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
-            results = _fallback_results(f"The autograder could not grade this submission ({tail[0]}). "
-                                        "Please tell your TA.")
+            results = _fallback_results(
+                f"The autograder could not grade this submission ({tail[0]}). Please tell your TA."
+            )
     (results_dir / "results.json").write_text(json.dumps(results, indent=2))
     return results
 

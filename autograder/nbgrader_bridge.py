@@ -74,8 +74,7 @@ def _failure_reason(result: Mapping[str, Any]) -> str:
     return (exceptions or lines or ["no log"])[-1]
 
 
-def nbgrader_api(root: Path | str | None = None, *, db_url: str | None = None,
-                 release_dir: Path | None = None):
+def nbgrader_api(root: Path | str | None = None, *, db_url: str | None = None, release_dir: Path | None = None):
     """An ``NbGraderAPI`` for the course at ``root`` (default ``assignments/``), configured by its config.
 
     ``db_url`` and ``release_dir`` override the config (used to record an assignment in another gradebook, or
@@ -108,13 +107,16 @@ def source_notebooks(assignment: str, root: Path | str | None = None) -> list[Pa
     if not notebooks:
         parent = folder.parent
         known = sorted(p.name for p in parent.iterdir() if p.is_dir()) if parent.is_dir() else []
-        raise CourseError(f"no source notebook for assignment {assignment!r} in {folder} "
-                          f"(assignments with sources: {', '.join(known) or 'none'})")
+        raise CourseError(
+            f"no source notebook for assignment {assignment!r} in {folder} "
+            f"(assignments with sources: {', '.join(known) or 'none'})"
+        )
     return notebooks
 
 
-def generate_release(assignment: str, root: Path | str | None = None, *, release_dir: Path | None = None,
-                     db_url: str | None = None) -> Path:
+def generate_release(
+    assignment: str, root: Path | str | None = None, *, release_dir: Path | None = None, db_url: str | None = None
+) -> Path:
     """Run nbgrader's ``generate_assignment`` and return the folder holding the student version.
 
     By default the release goes to ``<root>/release/<assignment>/`` and the assignment's cells are recorded in
@@ -137,8 +139,8 @@ def generate_release(assignment: str, root: Path | str | None = None, *, release
 class GradeCellInfo:
     """One autograded cell of the assignment as nbgrader recorded it."""
 
-    name: str       # the cell's grade_id, e.g. "test_softmax"
-    notebook: str   # notebook name without .ipynb
+    name: str  # the cell's grade_id, e.g. "test_softmax"
+    notebook: str  # notebook name without .ipynb
     max_score: float
 
     @property
@@ -154,7 +156,7 @@ def _words(name: str) -> list[str]:
 def _names_task(test_name: str, task: str) -> bool:
     """Whether ``task``'s words appear consecutively among the test name's words."""
     words, needle = _words(test_name), _words(task)
-    return any(words[i:i + len(needle)] == needle for i in range(len(words) - len(needle) + 1))
+    return any(words[i : i + len(needle)] == needle for i in range(len(words) - len(needle) + 1))
 
 
 def map_tests_to_cells(test_names: Iterable[str], cells: list[GradeCellInfo]) -> dict[str, GradeCellInfo]:
@@ -171,8 +173,10 @@ def map_tests_to_cells(test_names: Iterable[str], cells: list[GradeCellInfo]) ->
         mapping[name] = max(matches, key=lambda cell: len(_words(cell.task)))
     if unmapped:
         tasks = ", ".join(sorted(cell.task for cell in cells)) or "none"
-        raise CourseError(f"cannot tell which graded cell these tests belong to: {', '.join(unmapped)} "
-                          f"(graded tasks: {tasks}); name each test after its task, e.g. test_<task>_...")
+        raise CourseError(
+            f"cannot tell which graded cell these tests belong to: {', '.join(unmapped)} "
+            f"(graded tasks: {tasks}); name each test after its task, e.g. test_<task>_..."
+        )
     return mapping
 
 
@@ -191,8 +195,7 @@ def cell_scores(tests: Iterable[Any], cells: list[GradeCellInfo]) -> dict[str, f
         cell = mapping[test.name]
         earned[cell.name] += float(test.score)
         possible[cell.name] += float(test.max_score)
-    return {name: cell_max[name] * earned[name] / possible[name] if possible[name] else 0.0
-            for name in earned}
+    return {name: cell_max[name] * earned[name] / possible[name] if possible[name] else 0.0 for name in earned}
 
 
 def read_grades(grades_dir: Path | str, assignment: str) -> dict[str, Any]:
@@ -209,8 +212,10 @@ def read_grades(grades_dir: Path | str, assignment: str) -> dict[str, Any]:
         raise CourseError(f"grades directory {grades_dir} does not exist (run `llmcourse grade` first)")
     graded = read_graded(grades_dir, assignment)
     if not graded:
-        raise CourseError(f"no graded {assignment} submissions under {grades_dir} "
-                          f"(expected <student>/grading.json from `llmcourse grade`)")
+        raise CourseError(
+            f"no graded {assignment} submissions under {grades_dir} "
+            f"(expected <student>/grading.json from `llmcourse grade`)"
+        )
     return graded
 
 
@@ -226,13 +231,17 @@ def record_assignment(assignment: str, db_url: str, root: Path | str | None = No
 
 def graded_cells(gradebook, assignment: str) -> list[GradeCellInfo]:
     """The autograded (code) grade cells nbgrader recorded for ``assignment``."""
-    return [GradeCellInfo(cell.name, notebook.name, float(cell.max_score))
-            for notebook in gradebook.find_assignment(assignment).notebooks
-            for cell in notebook.grade_cells if cell.cell_type == "code"]
+    return [
+        GradeCellInfo(cell.name, notebook.name, float(cell.max_score))
+        for notebook in gradebook.find_assignment(assignment).notebooks
+        for cell in notebook.grade_cells
+        if cell.cell_type == "code"
+    ]
 
 
-def sync_gradebook(assignment: str, grades_dir: Path | str, db: Path | str,
-                   root: Path | str | None = None) -> dict[str, dict[str, float]]:
+def sync_gradebook(
+    assignment: str, grades_dir: Path | str, db: Path | str, root: Path | str | None = None
+) -> dict[str, dict[str, float]]:
     """Write every graded student's scores from ``grades_dir`` into nbgrader's gradebook ``db``.
 
     Records the assignment's cells first if the gradebook does not know them yet (``llmcourse release``

@@ -438,9 +438,8 @@ def _assemble(
     status, message = base.status, ""
     if grader_errors:  # the detail is for the TA (grading.json); the student reads that it was not them
         status = GRADER_ERROR
-        message = (
-            "the grader itself failed, not because of your code; the course staff are told and will grade "
-            + ("your submission by hand" if broken_suite else f"the {len(grader_errors)} affected test(s) by hand")
+        message = "the grader itself failed, not because of your code; the course staff are told and will grade " + (
+            "your submission by hand" if broken_suite else f"the {len(grader_errors)} affected test(s) by hand"
         )
     flags = list(loaded.flags)
     if scan.flagged:

@@ -19,8 +19,9 @@ from pathlib import Path
 import nbformat
 
 STUB = re.compile(r"^(?P<indent>[ \t]*)# YOUR CODE HERE\n[ \t]*raise NotImplementedError\(\)[ \t]*$", re.M)
-SOLUTION = re.compile(r"^(?P<indent>[ \t]*)### BEGIN SOLUTION[ \t]*\n(?P<body>.*?)^[ \t]*### END SOLUTION[ \t]*$",
-                      re.M | re.S)
+SOLUTION = re.compile(
+    r"^(?P<indent>[ \t]*)### BEGIN SOLUTION[ \t]*\n(?P<body>.*?)^[ \t]*### END SOLUTION[ \t]*$", re.M | re.S
+)
 
 
 def _grade_id(cell) -> str | None:
@@ -45,7 +46,8 @@ def clear_solutions(source: nbformat.NotebookNode) -> nbformat.NotebookNode:
     for cell in cleared.cells:
         if cell.cell_type == "code":
             cell.source = SOLUTION.sub(
-                lambda m: f"{m['indent']}# YOUR CODE HERE\n{m['indent']}raise NotImplementedError()", cell.source)
+                lambda m: f"{m['indent']}# YOUR CODE HERE\n{m['indent']}raise NotImplementedError()", cell.source
+            )
     return cleared
 
 
@@ -64,16 +66,20 @@ def fill_stubs(release: nbformat.NotebookNode, answers: Mapping[str, str]) -> nb
         if not STUB.search(cell.source):
             raise ValueError(f"cell {grade_id!r} has no `# YOUR CODE HERE` stub to fill")
         code = answers[grade_id]
-        cell.source = STUB.sub(lambda m, code=code: textwrap.indent(code, m["indent"], lambda _: True),
-                               cell.source, count=1)
+        cell.source = STUB.sub(
+            lambda m, code=code: textwrap.indent(code, m["indent"], lambda _: True), cell.source, count=1
+        )
         missing.discard(grade_id)
     if missing:
         raise ValueError(f"no solution cells named {sorted(missing)} in the release")
     return filled
 
 
-def write_submissions(submitted: Path, assignment: str, notebooks: Mapping[str, nbformat.NotebookNode],
-                      ) -> list[Path]:
+def write_submissions(
+    submitted: Path,
+    assignment: str,
+    notebooks: Mapping[str, nbformat.NotebookNode],
+) -> list[Path]:
     """Write ``{student: notebook}`` in nbgrader's submitted layout; return the notebook paths."""
     paths = []
     for student, nb in notebooks.items():
@@ -93,17 +99,17 @@ A0_BUGS: dict[str, dict[str, str]] = {
         "no_shift": "exps = torch.exp(x)\nreturn exps / exps.sum(dim=dim, keepdim=True)",
         # ignores `dim`: right for the last dimension only
         "ignores_dim": "shifted = x - x.amax(dim=-1, keepdim=True)\nexps = torch.exp(shifted)\n"
-                       "return exps / exps.sum(dim=-1, keepdim=True)",
+        "return exps / exps.sum(dim=-1, keepdim=True)",
     },
     "cross_entropy": {
         # sums over the batch instead of averaging
         "sum_not_mean": "m = logits.amax(dim=-1, keepdim=True)\n"
-                        "log_z = m.squeeze(-1) + torch.log(torch.exp(logits - m).sum(dim=-1))\n"
-                        "picked = logits.gather(-1, targets.long().unsqueeze(-1)).squeeze(-1)\n"
-                        "return (log_z - picked).sum()",
+        "log_z = m.squeeze(-1) + torch.log(torch.exp(logits - m).sum(dim=-1))\n"
+        "picked = logits.gather(-1, targets.long().unsqueeze(-1)).squeeze(-1)\n"
+        "return (log_z - picked).sum()",
         # log of a naive softmax: inf for confident predictions
         "unstable": "p = torch.exp(logits) / torch.exp(logits).sum(dim=-1, keepdim=True)\n"
-                    "return -torch.log(p.gather(-1, targets.long().unsqueeze(-1))).mean()",
+        "return -torch.log(p.gather(-1, targets.long().unsqueeze(-1))).mean()",
     },
 }
 

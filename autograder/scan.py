@@ -191,8 +191,9 @@ class _Visitor(ast.NodeVisitor):
         first, *rest = node.generators
         self.visit(first.iter)  # evaluated in the enclosing scope
         targets = {n.id for g in node.generators for n in ast.walk(g.target) if isinstance(n, ast.Name)}
-        parts = [first.target, *first.ifs, *rest] + ([node.key, node.value] if isinstance(node, ast.DictComp)
-                                                      else [node.elt])
+        parts = [first.target, *first.ifs, *rest] + (
+            [node.key, node.value] if isinstance(node, ast.DictComp) else [node.elt]
+        )
         self._in_scope("comprehension", targets, set(), parts)
 
     visit_SetComp = visit_GeneratorExp = visit_DictComp = visit_ListComp

@@ -76,8 +76,10 @@ def bench_training(text: str, sizes: list[int]) -> None:
     for size in sizes:
         ours, _ = timed(train_bpe, text, size, progress=False)
         theirs, _ = timed(hf_train, text, size)
-        print(f"vocab {size:>6}: course_lib {ours:7.2f} s | tokenizers {theirs:6.2f} s | "
-              f"course_lib/tokenizers = {ours / theirs:5.2f}x slower (target <= 3x)")
+        print(
+            f"vocab {size:>6}: course_lib {ours:7.2f} s | tokenizers {theirs:6.2f} s | "
+            f"course_lib/tokenizers = {ours / theirs:5.2f}x slower (target <= 3x)"
+        )
 
 
 def bench_naive(text: str, size: int) -> None:
@@ -87,8 +89,9 @@ def bench_naive(text: str, size: int) -> None:
     ours, fast = timed(train_bpe, text, size, progress=False)
     naive, slow = timed(naive_train_bpe, text, size)
     assert fast == slow, "the trainers disagree"
-    print(f"course_lib {ours:.2f} s | naive {naive:.2f} s | naive/course_lib = {naive / ours:.0f}x faster "
-          "(target >= 50x)")
+    print(
+        f"course_lib {ours:.2f} s | naive {naive:.2f} s | naive/course_lib = {naive / ours:.0f}x faster (target >= 50x)"
+    )
 
 
 def bench_encode(text: str, size: int) -> tuple[BPETokenizer, float]:
@@ -104,8 +107,10 @@ def bench_encode(text: str, size: int) -> tuple[BPETokenizer, float]:
     assert ids == hf_ids.ids, "encodings differ from tokenizers"
     theirs = min(theirs_one, theirs_batch)
     print(f"\n== encode, vocab {size}, {mb:.2f} MB (same merges; ids identical) ==")
-    print(f"course_lib {mb / ours:6.2f} MB/s (cold cache) | tokenizers {mb / theirs:6.2f} MB/s "
-          f"(best of one call / encode_batch) | course_lib/tokenizers = {theirs / ours:.2f}x (target >= 0.2x)")
+    print(
+        f"course_lib {mb / ours:6.2f} MB/s (cold cache) | tokenizers {mb / theirs:6.2f} MB/s "
+        f"(best of one call / encode_batch) | course_lib/tokenizers = {theirs / ours:.2f}x (target >= 0.2x)"
+    )
     return ours_tok, mb
 
 
@@ -151,12 +156,16 @@ def bench_stream(tok: BPETokenizer, text: str, megabytes: float) -> None:
         text_path.write_text(text, encoding="utf-8")
         out = subprocess.run(
             [sys.executable, __file__, "--stream-child", str(path), str(megabytes), str(text_path)],
-            check=True, capture_output=True, text=True,
+            check=True,
+            capture_output=True,
+            text=True,
         ).stdout.split()
     n_ids, elapsed, base, peak = int(out[0]), float(out[1]), float(out[2]), float(out[3])
     print(f"\n== encode_iterable over a {megabytes:g} MB stream (subprocess) ==")
-    print(f"{n_ids} ids in {elapsed:.1f} s ({megabytes / elapsed:.1f} MB/s); peak RSS {peak:.0f} MB "
-          f"(after loading: {base:.0f} MB; target <= 200 MB)")
+    print(
+        f"{n_ids} ids in {elapsed:.1f} s ({megabytes / elapsed:.1f} MB/s); peak RSS {peak:.0f} MB "
+        f"(after loading: {base:.0f} MB; target <= 200 MB)"
+    )
 
 
 def main() -> None:
@@ -170,8 +179,10 @@ def main() -> None:
         return
 
     name, text = corpus()
-    print(f"corpus: {name}, {len(text):,} characters; peer: Hugging Face tokenizers "
-          f"{__import__('tokenizers').__version__}")
+    print(
+        f"corpus: {name}, {len(text):,} characters; peer: Hugging Face tokenizers "
+        f"{__import__('tokenizers').__version__}"
+    )
     if args.quick:
         text = text[:200_000]
         bench_training(text, [500, 1000])

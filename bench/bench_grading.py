@@ -79,16 +79,17 @@ def llmcourse_fractions(grades: Path) -> dict[str, float]:
 def summary(name: str, seconds: float, n: int, fractions: dict[str, float], kinds: dict[str, str]) -> str:
     full = sum(1 for s, f in fractions.items() if f >= 1 - 1e-9)
     correct = sum(1 for kind in kinds.values() if kind == "correct")
-    return (f"{name:<28} {seconds:8.1f} s  {n / seconds:6.2f} subm/s   graded {len(fractions):3d}/{n}, "
-            f"full marks {full} (correct variants: {correct})")
+    return (
+        f"{name:<28} {seconds:8.1f} s  {n / seconds:6.2f} subm/s   graded {len(fractions):3d}/{n}, "
+        f"full marks {full} (correct variants: {correct})"
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("-n", "--submissions", type=int, default=50)
     parser.add_argument("--quick", action="store_true", help="6 submissions: check that the benchmark runs")
-    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
-                        help="llmcourse workers (default: cores)")
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="llmcourse workers (default: cores)")
     parser.add_argument("--only", choices=["llmcourse", "nbgrader"], help="time one side only")
     parser.add_argument("--keep", type=Path, help="build the course here and keep it (default: a temp dir)")
     args = parser.parse_args()
@@ -98,15 +99,26 @@ def main() -> None:
         root = args.keep or Path(scratch)
         root.mkdir(parents=True, exist_ok=True)
         kinds = build_course(root, n)
-        print(f"{n} A0 submissions in {root / 'submitted'}; {os.cpu_count()} cores; "
-              f"llmcourse --jobs {args.jobs}")
+        print(f"{n} A0 submissions in {root / 'submitted'}; {os.cpu_count()} cores; llmcourse --jobs {args.jobs}")
         results = {}
         if args.only in (None, "llmcourse"):
-            seconds = timed([str(SCRIPTS / "llmcourse"), "grade", A0, str(root / "submitted"),
-                             "--out", str(root / "grades"), "--jobs", str(args.jobs)], root)
+            seconds = timed(
+                [
+                    str(SCRIPTS / "llmcourse"),
+                    "grade",
+                    A0,
+                    str(root / "submitted"),
+                    "--out",
+                    str(root / "grades"),
+                    "--jobs",
+                    str(args.jobs),
+                ],
+                root,
+            )
             results["llmcourse"] = seconds
-            print(summary(f"llmcourse grade --jobs {args.jobs}", seconds, n,
-                          llmcourse_fractions(root / "grades"), kinds))
+            print(
+                summary(f"llmcourse grade --jobs {args.jobs}", seconds, n, llmcourse_fractions(root / "grades"), kinds)
+            )
         if args.only in (None, "nbgrader"):
             seconds = timed([str(SCRIPTS / "nbgrader"), "autograde", A0], root)
             results["nbgrader"] = seconds

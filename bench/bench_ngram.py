@@ -77,8 +77,10 @@ def main() -> None:
     for s in test:
         padded = ["<s>"] * (ORDER - 1) + s + ["</s>"]
         events += [(padded[i], padded[i - ORDER + 1 : i]) for i in range(ORDER - 1, len(padded))]
-    print(f"corpus: {name}; {ORDER}-gram KN; train {len(train):,} sentences / {n_train:,} words; "
-          f"test {len(events):,} predicted tokens; peer: nltk {nltk.__version__}")
+    print(
+        f"corpus: {name}; {ORDER}-gram KN; train {len(train):,} sentences / {n_train:,} words; "
+        f"test {len(events):,} predicted tokens; peer: nltk {nltk.__version__}"
+    )
 
     start = time.perf_counter()
     ours = NGramLM(ORDER, "kneser_ney", discount=0.75).fit(train)
@@ -97,8 +99,10 @@ def main() -> None:
     ours_total, nltk_total = ours_fit + ours_ppl, nltk_fit_s + nltk_ppl_s
     print(f"course_lib: fit {ours_fit:6.2f} s, perplexity {ours_ppl:6.2f} s (ppl {ppl:.1f})")
     print(f"nltk      : fit {nltk_fit_s:6.2f} s, perplexity {nltk_ppl_s:6.1f} s ({note})")
-    print(f"fit: nltk/course_lib = {nltk_fit_s / ours_fit:.1f}x; "
-          f"scoring per token: nltk/course_lib = {(nltk_score_s / scored) / (ours_ppl / len(events)):.0f}x")
+    print(
+        f"fit: nltk/course_lib = {nltk_fit_s / ours_fit:.1f}x; "
+        f"scoring per token: nltk/course_lib = {(nltk_score_s / scored) / (ours_ppl / len(events)):.0f}x"
+    )
     print(f"fit + perplexity: nltk/course_lib = {nltk_total / ours_total:.1f}x faster (target >= 10x)")
 
 

@@ -44,11 +44,14 @@ def main() -> None:
     torch.set_num_threads(args.threads)
 
     with tempfile.TemporaryDirectory() as out:
-        trainer = prepare_gpt_run(corpus=args.corpus, preset=args.preset, steps=args.steps, out=out,
-                                  device=args.device, progress=False)
+        trainer = prepare_gpt_run(
+            corpus=args.corpus, preset=args.preset, steps=args.steps, out=out, device=args.device, progress=False
+        )
         c = trainer.config
-        print(f"preset {args.preset} on {args.corpus}: {trainer.model.num_params() / 1e6:.2f}M params, "
-              f"{c.max_steps} steps x {c.tokens_per_step} tokens, {torch.get_num_threads()} threads")
+        print(
+            f"preset {args.preset} on {args.corpus}: {trainer.model.num_params() / 1e6:.2f}M params, "
+            f"{c.max_steps} steps x {c.tokens_per_step} tokens, {torch.get_num_threads()} threads"
+        )
         started, cpu_started = time.perf_counter(), time.process_time()
         trainer.fit()
         wall, cpu = time.perf_counter() - started, time.process_time() - cpu_started
@@ -56,8 +59,9 @@ def main() -> None:
 
     # training seconds per logged window = steps in it * tokens per step / measured tokens/s
     previous = [0] + [r["step"] for r in records[:-1]]
-    train_s = sum((r["step"] - p) * c.tokens_per_step / r["tokens_per_s"]
-                  for r, p in zip(records, previous, strict=True))
+    train_s = sum(
+        (r["step"] - p) * c.tokens_per_step / r["tokens_per_s"] for r, p in zip(records, previous, strict=True)
+    )
     steps_per_s = c.max_steps / train_s
     print(f"\n{'step':>6} {'val loss':>9} {'elapsed s':>10}")
     reached = None
@@ -67,8 +71,10 @@ def main() -> None:
             if reached is None and r["val_loss"] <= args.target:
                 reached = r
     print(f"\nsample at the end:\n{trainer.samples[-1] if trainer.samples else '(none)'}\n")
-    print(f"wall {wall:.1f} s; training speed {steps_per_s:.2f} steps/s "
-          f"({steps_per_s * c.tokens_per_step:.0f} tokens/s, evaluation excluded)")
+    print(
+        f"wall {wall:.1f} s; training speed {steps_per_s:.2f} steps/s "
+        f"({steps_per_s * c.tokens_per_step:.0f} tokens/s, evaluation excluded)"
+    )
     cpu_per_step = cpu / c.max_steps  # evaluations included
     print(f"CPU time {cpu:.1f} s = {cpu_per_step:.3f} CPU s/step on {torch.get_num_threads()} thread(s)")
     if reached is None:
@@ -76,13 +82,19 @@ def main() -> None:
         print(f"target val loss {args.target} NOT reached (best {best:.4f})")
         return
     step = reached["step"]
-    print(f"val loss {reached['val_loss']:.4f} <= {args.target} at step S={step}, {reached['elapsed_s']:.1f} s "
-          f"-> ratio to the {BUDGET_S:.0f} s budget: {reached['elapsed_s'] / BUDGET_S:.2f}")
-    print(f"S / training speed = {step / steps_per_s:.1f} s -> ratio {step / steps_per_s / BUDGET_S:.2f} "
-          "(evaluation excluded)")
+    print(
+        f"val loss {reached['val_loss']:.4f} <= {args.target} at step S={step}, {reached['elapsed_s']:.1f} s "
+        f"-> ratio to the {BUDGET_S:.0f} s budget: {reached['elapsed_s'] / BUDGET_S:.2f}"
+    )
+    print(
+        f"S / training speed = {step / steps_per_s:.1f} s -> ratio {step / steps_per_s / BUDGET_S:.2f} "
+        "(evaluation excluded)"
+    )
     if torch.get_num_threads() == 1:
-        print(f"S x CPU s/step = {step * cpu_per_step:.1f} s -> ratio {step * cpu_per_step / BUDGET_S:.2f}: what one "
-              "quiet core needs, evaluations included (an upper bound for a quiet 2-core machine)")
+        print(
+            f"S x CPU s/step = {step * cpu_per_step:.1f} s -> ratio {step * cpu_per_step / BUDGET_S:.2f}: what one "
+            "quiet core needs, evaluations included (an upper bound for a quiet 2-core machine)"
+        )
 
 
 if __name__ == "__main__":

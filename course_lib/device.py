@@ -117,7 +117,6 @@ def peak_flops_for_name(gpu_name: str) -> float | None:
     return None
 
 
-
 def describe(device: torch.device | None = None) -> dict[str, object]:
     """A plain-data summary of the compute the course will use, for ``llmcourse doctor``."""
     device = device or get_device()

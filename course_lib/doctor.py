@@ -22,9 +22,10 @@ NBGRADER_SERVER_EXTENSION = "nbgrader.server_extensions.formgrader"
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
-        "doctor", help="check this machine: versions, device, bf16, nbgrader extension, datasets",
+        "doctor",
+        help="check this machine: versions, device, bf16, nbgrader extension, datasets",
         description="Check that this machine is ready for the course. Exit 0 when usable, 1 with one line per "
-                    "problem otherwise.",
+        "problem otherwise.",
     )
     parser.set_defaults(func=run)
 
@@ -51,8 +52,9 @@ def nbgrader_extension_state() -> dict[str, bool]:
         page_config = Path(folder) / "labconfig" / "page_config.json"
         if page_config.is_file():
             try:
-                disabled |= bool(json.loads(page_config.read_text()).get("disabledExtensions", {})
-                                 .get(NBGRADER_LABEXTENSION))
+                disabled |= bool(
+                    json.loads(page_config.read_text()).get("disabledExtensions", {}).get(NBGRADER_LABEXTENSION)
+                )
             except (json.JSONDecodeError, AttributeError):
                 pass
     servers = ExtensionConfigManager(read_config_path=jupyter_config_path()).get_jpserver_extensions()
@@ -61,8 +63,10 @@ def nbgrader_extension_state() -> dict[str, bool]:
 
 def run(args: argparse.Namespace) -> int:
     problems: list[str] = []
-    print(f"llm-course {importlib.metadata.version('llm-course')} on Python {platform.python_version()} "
-          f"({platform.system()} {platform.machine()})")
+    print(
+        f"llm-course {importlib.metadata.version('llm-course')} on Python {platform.python_version()} "
+        f"({platform.system()} {platform.machine()})"
+    )
     if sys.version_info < MIN_PYTHON:
         problems.append(f"Python {'.'.join(map(str, MIN_PYTHON))} or newer is required")
 
@@ -116,8 +120,10 @@ def report_nbgrader() -> list[str]:
     if not state["lab"]:
         problems.append(f"nbgrader's lab extension is not enabled: jupyter labextension enable {NBGRADER_LABEXTENSION}")
     if not state["server"]:
-        problems.append(f"nbgrader's server extension is not enabled: "
-                        f"jupyter server extension enable --sys-prefix {NBGRADER_SERVER_EXTENSION}")
+        problems.append(
+            f"nbgrader's server extension is not enabled: "
+            f"jupyter server extension enable --sys-prefix {NBGRADER_SERVER_EXTENSION}"
+        )
     return problems
 
 
@@ -129,6 +135,9 @@ def report_data() -> None:
     print(f"  COURSE_DATA_DIR: {os.pathsep.join(map(str, staged)) if staged else 'unset'}")
     print(f"  cache: {cache_dir()}")
     for corpus in list_corpora():
-        where = corpus["location"] or ("not present (downloads on first use)" if corpus["downloadable"]
-                                       else "not present (stage it in COURSE_DATA_DIR)")
+        where = corpus["location"] or (
+            "not present (downloads on first use)"
+            if corpus["downloadable"]
+            else "not present (stage it in COURSE_DATA_DIR)"
+        )
         print(f"  {corpus['name']:<16} {where}")

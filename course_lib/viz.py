@@ -16,8 +16,16 @@ import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 
 __all__ = [
-    "bpe_merge_explorer", "plot_batch", "plot_distribution", "plot_oov", "plot_perplexity", "plot_segmentations",
-    "plot_sparsity", "plot_tradeoff", "sampling_explorer", "show_explorer",
+    "bpe_merge_explorer",
+    "plot_batch",
+    "plot_distribution",
+    "plot_oov",
+    "plot_perplexity",
+    "plot_segmentations",
+    "plot_sparsity",
+    "plot_tradeoff",
+    "sampling_explorer",
+    "show_explorer",
 ]
 
 
@@ -26,8 +34,7 @@ def _new_axes(figsize: tuple[float, float] = (6.0, 3.5)) -> tuple[Figure, Any]:
     return fig, ax
 
 
-def plot_distribution(words: Sequence[str], probs: Sequence[float], title: str = "",
-                      ax: Any | None = None) -> Figure:
+def plot_distribution(words: Sequence[str], probs: Sequence[float], title: str = "", ax: Any | None = None) -> Figure:
     """A bar chart of a next-word distribution, bars in the order given (sort before calling)."""
     if len(words) != len(probs):
         raise ValueError(f"{len(words)} words but {len(probs)} probabilities")
@@ -107,8 +114,16 @@ def _draw_tokens(ax: Any, y: float, tokens: Sequence[str]) -> float:
     x = 0.0
     for i, token in enumerate(tokens):
         shown = token.replace(" ", "␣").replace("\n", "⏎") or "∅"
-        ax.text(x, y, shown, family="monospace", fontsize=10, va="center", ha="left",
-                bbox={"boxstyle": "square,pad=0.15", "fc": plt.cm.Pastel1(i % 9), "ec": "none"})
+        ax.text(
+            x,
+            y,
+            shown,
+            family="monospace",
+            fontsize=10,
+            va="center",
+            ha="left",
+            bbox={"boxstyle": "square,pad=0.15", "fc": plt.cm.Pastel1(i % 9), "ec": "none"},
+        )
         x += len(shown) + 0.6
     return x
 
@@ -131,18 +146,19 @@ def plot_segmentations(rows: Sequence[tuple[str, Sequence[str]]], title: str = "
     return fig
 
 
-def plot_batch(ids: Sequence[Sequence[int]], mask: Sequence[Sequence[int]], tokens: Sequence[Sequence[str]] | None
-               = None) -> Figure:
+def plot_batch(
+    ids: Sequence[Sequence[int]], mask: Sequence[Sequence[int]], tokens: Sequence[Sequence[str]] | None = None
+) -> Figure:
     """A padded batch as a grid: each cell shows its id (and token), padding greyed out by the attention mask."""
     rows, cols = len(ids), len(ids[0]) if ids else 0
     fig, ax = plt.subplots(figsize=(1.0 + 0.9 * max(cols, 1), 0.6 + 0.5 * max(rows, 1)), layout="constrained")
-    ax.imshow([[1 - m for m in row] for row in mask] if rows and cols else [[0]], cmap="Greys", vmin=0, vmax=2,
-              aspect="auto")
+    ax.imshow(
+        [[1 - m for m in row] for row in mask] if rows and cols else [[0]], cmap="Greys", vmin=0, vmax=2, aspect="auto"
+    )
     for r in range(rows):
         for c in range(cols):
             label = str(ids[r][c]) if tokens is None or c >= len(tokens[r]) else f"{tokens[r][c]}\n{ids[r][c]}"
-            ax.text(c, r, label, ha="center", va="center", fontsize=8,
-                    color="black" if mask[r][c] else "grey")
+            ax.text(c, r, label, ha="center", va="center", fontsize=8, color="black" if mask[r][c] else "grey")
     ax.set_xticks(range(cols))
     ax.set_yticks(range(rows))
     ax.set_xlabel("position")
@@ -168,9 +184,13 @@ def show_explorer(widget: Any, snapshot: Figure, caption: str = "") -> None:
     plt.close(snapshot)
 
 
-def sampling_explorer(sample: Callable[[int, str, float, int], str],
-                      distribution: Callable[[int, str, float], tuple[list[str], list[float]]],
-                      orders: Sequence[int], smoothings: Sequence[str], temperature: float = 1.0) -> Any:
+def sampling_explorer(
+    sample: Callable[[int, str, float, int], str],
+    distribution: Callable[[int, str, float], tuple[list[str], list[float]]],
+    orders: Sequence[int],
+    smoothings: Sequence[str],
+    temperature: float = 1.0,
+) -> Any:
     """Pick order, smoothing and temperature; see the next-word distribution and fresh samples.
 
     ``sample(order, smoothing, temperature, seed) -> text`` and
@@ -208,8 +228,9 @@ def sampling_explorer(sample: Callable[[int, str, float, int], str],
     return w.VBox([w.HBox([order, smoothing]), w.HBox([temp, button]), out])
 
 
-def bpe_merge_explorer(segment: Callable[[int], list[str]], new_tokens: Callable[[int], list[str]],
-                       num_merges: int, step: int = 10) -> Any:
+def bpe_merge_explorer(
+    segment: Callable[[int], list[str]], new_tokens: Callable[[int], list[str]], num_merges: int, step: int = 10
+) -> Any:
     """A slider over the number of BPE merges applied: shows the sentence's segmentation and the newest tokens.
 
     ``segment(k)`` returns the sentence's tokens using the first ``k`` merges; ``new_tokens(k)`` the tokens
@@ -218,8 +239,9 @@ def bpe_merge_explorer(segment: Callable[[int], list[str]], new_tokens: Callable
     import ipywidgets as w
     from IPython.display import display
 
-    slider = w.IntSlider(value=min(step, num_merges), min=0, max=num_merges, step=1, description="merges",
-                         continuous_update=False)
+    slider = w.IntSlider(
+        value=min(step, num_merges), min=0, max=num_merges, step=1, description="merges", continuous_update=False
+    )
     out = w.Output()
 
     def redraw(*_: Any) -> None:

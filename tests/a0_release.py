@@ -19,10 +19,10 @@ NOTEBOOK = f"{A0}.ipynb"
 
 @dataclass(frozen=True)
 class Released:
-    source: nbformat.NotebookNode   # the instructor notebook, with solutions
+    source: nbformat.NotebookNode  # the instructor notebook, with solutions
     release: nbformat.NotebookNode  # what students get
-    path: Path                      # the released notebook file
-    db_url: str                     # the scratch gradebook nbgrader recorded the assignment in
+    path: Path  # the released notebook file
+    db_url: str  # the scratch gradebook nbgrader recorded the assignment in
 
 
 @pytest.fixture(scope="session")
@@ -38,5 +38,9 @@ def a0_release(tmp_path_factory) -> Released:
     if not (out / NOTEBOOK).is_file():
         scratch.mkdir(exist_ok=True)
         out = generate_release(A0, release_dir=scratch / "release", db_url=db_url)
-    return Released(source=nbformat.read(COURSE_ROOT / "source" / A0 / NOTEBOOK, as_version=4),
-                    release=nbformat.read(out / NOTEBOOK, as_version=4), path=out / NOTEBOOK, db_url=db_url)
+    return Released(
+        source=nbformat.read(COURSE_ROOT / "source" / A0 / NOTEBOOK, as_version=4),
+        release=nbformat.read(out / NOTEBOOK, as_version=4),
+        path=out / NOTEBOOK,
+        db_url=db_url,
+    )

@@ -14,8 +14,13 @@ from course_lib.cli import build_parser
 
 
 def llmcourse(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "course_lib.cli", *args], capture_output=True, text=True,
-                          env={**os.environ, **(env or {})}, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "course_lib.cli", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        timeout=120,
+    )
 
 
 def subcommands() -> list[str]:
@@ -35,8 +40,10 @@ def test_every_subcommand_has_help() -> None:
 def test_help_imports_nothing_heavy() -> None:
     # `llmcourse --help` must answer at once: torch, nbformat (jsonschema) and nbgrader take seconds to import
     heavy = ("torch", "numpy", "nbformat", "nbgrader", "matplotlib", "pytest")
-    code = ("import sys; from course_lib.cli import build_parser; build_parser(); "
-            f"print([m for m in {heavy!r} if m in sys.modules])")
+    code = (
+        "import sys; from course_lib.cli import build_parser; build_parser(); "
+        f"print([m for m in {heavy!r} if m in sys.modules])"
+    )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"
 
@@ -51,10 +58,19 @@ def test_doctor_reports_versions_device_nbgrader_and_data(tmp_path: Path) -> Non
     assert result.returncode == 0, result.stderr
     out = result.stdout
     import torch
+
     assert f"torch        {torch.__version__}" in out
-    for needle in ("nbgrader", "ipywidgets", "jupyterlab", "bf16 autocast: no", "threads",
-                   "lab extension @jupyter/nbgrader: enabled", f"COURSE_DATA_DIR: {tmp_path}",
-                   "pydocs           embedded", "ready."):
+    for needle in (
+        "nbgrader",
+        "ipywidgets",
+        "jupyterlab",
+        "bf16 autocast: no",
+        "threads",
+        "lab extension @jupyter/nbgrader: enabled",
+        f"COURSE_DATA_DIR: {tmp_path}",
+        "pydocs           embedded",
+        "ready.",
+    ):
         assert needle in out, needle
 
 
@@ -62,7 +78,8 @@ def test_doctor_exits_non_zero_with_one_line_per_problem(tmp_path: Path) -> None
     config = tmp_path / "jupyter-config"
     (config / "labconfig").mkdir(parents=True)
     (config / "labconfig" / "page_config.json").write_text(
-        json.dumps({"disabledExtensions": {"@jupyter/nbgrader": True}}))
+        json.dumps({"disabledExtensions": {"@jupyter/nbgrader": True}})
+    )
     result = llmcourse("doctor", env={"COURSE_DEVICE": "tpu", "JUPYTER_CONFIG_DIR": str(config)})
     assert result.returncode == 1
     problems = [line for line in result.stderr.splitlines() if line.startswith("problem:")]

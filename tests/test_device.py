@@ -55,11 +55,20 @@ def test_seed_everything_repeats_all_generators() -> None:
     assert draw() != first
 
 
-@pytest.mark.parametrize("name, flops", [
-    ("NVIDIA H100 80GB HBM3", 989e12), ("NVIDIA H100 PCIe", 756e12), ("NVIDIA H200", 989e12),
-    ("NVIDIA A100-SXM4-80GB", 312e12), ("NVIDIA L4", 121e12), ("Tesla T4", 65e12),
-    ("NVIDIA GeForce RTX 4090", 165e12), ("NVIDIA A10G", 70e12), ("NVIDIA L40S", 362e12),
-])
+@pytest.mark.parametrize(
+    "name, flops",
+    [
+        ("NVIDIA H100 80GB HBM3", 989e12),
+        ("NVIDIA H100 PCIe", 756e12),
+        ("NVIDIA H200", 989e12),
+        ("NVIDIA A100-SXM4-80GB", 312e12),
+        ("NVIDIA L4", 121e12),
+        ("Tesla T4", 65e12),
+        ("NVIDIA GeForce RTX 4090", 165e12),
+        ("NVIDIA A10G", 70e12),
+        ("NVIDIA L40S", 362e12),
+    ],
+)
 def test_peak_flops_table_picks_the_most_specific_name(name: str, flops: float) -> None:
     assert dev.peak_flops_for_name(name) == flops
 

@@ -37,22 +37,25 @@ GRADESCOPE_RESULTS = {
         "visibility": VISIBILITY,
         "stdout_visibility": VISIBILITY,
         "extra_data": {"type": "object"},
-        "tests": {"type": "array", "items": {
-            "type": "object",
-            "required": ["name", "score", "max_score", "output", "visibility"],
-            "properties": {
-                "name": {"type": "string", "minLength": 1},
-                "score": {"type": "number", "minimum": 0},
-                "max_score": {"type": "number", "minimum": 0},
-                "status": {"enum": ["passed", "failed"]},
-                "number": {"type": "string"},
-                "output": {"type": "string"},
-                "output_format": {"enum": ["text", "html", "simple_format", "md", "ansi"]},
-                "tags": {"type": "array", "items": {"type": "string"}},
-                "visibility": VISIBILITY,
-                "extra_data": {"type": "object"},
+        "tests": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["name", "score", "max_score", "output", "visibility"],
+                "properties": {
+                    "name": {"type": "string", "minLength": 1},
+                    "score": {"type": "number", "minimum": 0},
+                    "max_score": {"type": "number", "minimum": 0},
+                    "status": {"enum": ["passed", "failed"]},
+                    "number": {"type": "string"},
+                    "output": {"type": "string"},
+                    "output_format": {"enum": ["text", "html", "simple_format", "md", "ansi"]},
+                    "tags": {"type": "array", "items": {"type": "string"}},
+                    "visibility": VISIBILITY,
+                    "extra_data": {"type": "object"},
+                },
             },
-        }},
+        },
         "leaderboard": {"type": "array"},
     },
 }
@@ -67,12 +70,18 @@ def check_gradescope_results(results: dict) -> None:
 
 
 def test_schema_check_catches_malformed_results() -> None:
-    good = {"score": 1.0, "execution_time": 0.5, "output": "", "tests": [
-        {"name": "t", "score": 1.0, "max_score": 1.0, "output": "", "visibility": "visible"}]}
+    good = {
+        "score": 1.0,
+        "execution_time": 0.5,
+        "output": "",
+        "tests": [{"name": "t", "score": 1.0, "max_score": 1.0, "output": "", "visibility": "visible"}],
+    }
     check_gradescope_results(good)
-    for bad in ({**good, "tests": [{**good["tests"][0], "visibility": "students"}]},
-                {**good, "tests": [{**good["tests"][0], "score": "1"}]},
-                {"score": 1.0}):
+    for bad in (
+        {**good, "tests": [{**good["tests"][0], "visibility": "students"}]},
+        {**good, "tests": [{**good["tests"][0], "score": "1"}]},
+        {"score": 1.0},
+    ):
         with pytest.raises(jsonschema.ValidationError):
             check_gradescope_results(bad)
 
@@ -102,17 +111,18 @@ def test_zip_holds_setup_runner_constraints_and_the_wheel_with_graders(unzipped:
     assert "constraints.txt" in (unzipped / "setup.sh").read_text()
     with zipfile.ZipFile(unzipped / wheels[0]) as wheel:
         packaged = set(wheel.namelist())
-    graders = {p.relative_to(COURSE_ROOT.parent).as_posix()
-               for p in (COURSE_ROOT.parent / "autograder" / "graders" / A0).rglob("*")
-               if p.is_file() and "__pycache__" not in p.parts}
+    graders = {
+        p.relative_to(COURSE_ROOT.parent).as_posix()
+        for p in (COURSE_ROOT.parent / "autograder" / "graders" / A0).rglob("*")
+        if p.is_file() and "__pycache__" not in p.parts
+    }
     assert graders and graders <= packaged, f"hidden graders missing from the wheel: {graders - packaged}"
     assert not any(name.startswith("assignments/") for name in packaged), "no instructor notebooks shipped"
 
 
 def run_autograder(unzipped: Path, root: Path) -> dict:
     env = {**os.environ, "AUTOGRADER_ROOT": str(root), "PYTHON": sys.executable}
-    done = subprocess.run([str(unzipped / "run_autograder")], env=env, capture_output=True, text=True,
-                          timeout=300)
+    done = subprocess.run([str(unzipped / "run_autograder")], env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     results = json.loads((root / "results" / "results.json").read_text())
     check_gradescope_results(results)
@@ -127,7 +137,8 @@ def a0_notebooks(a0_release) -> tuple[nbformat.NotebookNode, nbformat.NotebookNo
 
 @pytest.mark.slow
 def test_run_autograder_gives_the_solution_full_marks_and_the_release_zero(
-        unzipped: Path, a0_notebooks, tmp_path: Path) -> None:
+    unzipped: Path, a0_notebooks, tmp_path: Path
+) -> None:
     solution, release = a0_notebooks
     scores = {}
     for name, nb in (("solution", solution), ("release", release)):
@@ -142,8 +153,10 @@ def test_run_autograder_gives_the_solution_full_marks_and_the_release_zero(
 
 
 @pytest.mark.slow
-def test_run_autograder_reports_a_missing_notebook_instead_of_crashing(unzipped: Path, tmp_path: Path,
-                                                                      ) -> None:
+def test_run_autograder_reports_a_missing_notebook_instead_of_crashing(
+    unzipped: Path,
+    tmp_path: Path,
+) -> None:
     (tmp_path / "submission").mkdir()
     (tmp_path / "submission" / "answers.txt").write_text("I forgot the notebook")
     results = run_autograder(unzipped, tmp_path)

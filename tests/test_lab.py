@@ -29,20 +29,22 @@ def free_port() -> int:
 def test_make_lab_serves_jupyterlab(tmp_path: Path) -> None:
     port, token = free_port(), secrets.token_hex(16)
     venv = Path(sys.prefix)
-    lab_args = (f"--no-browser --ip=127.0.0.1 --port={port} --IdentityProvider.token={token} "
-                "--ServerApp.port_retries=0 --allow-root")
+    lab_args = (
+        f"--no-browser --ip=127.0.0.1 --port={port} --IdentityProvider.token={token} "
+        "--ServerApp.port_retries=0 --allow-root"
+    )
     # -o: treat the install stamp as up to date, so the running interpreter's environment serves the lab
     command = ["make", "-s", "-o", f"{venv}/.installed", "lab", f"VENV={venv}", f"LAB_ARGS={lab_args}"]
     env = {**os.environ, "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime"), "HOME": os.environ.get("HOME", "/")}
     log = open(tmp_path / "lab.log", "w")
-    process = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env,
-                               start_new_session=True)
+    process = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
     try:
         status = None
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline and process.poll() is None:
-            request = urllib.request.Request(f"http://127.0.0.1:{port}/api/status",
-                                             headers={"Authorization": f"token {token}"})
+            request = urllib.request.Request(
+                f"http://127.0.0.1:{port}/api/status", headers={"Authorization": f"token {token}"}
+            )
             try:
                 with urllib.request.urlopen(request, timeout=5) as response:
                     status = json.load(response)

@@ -53,8 +53,9 @@ def test_a0_release_strips_solutions_and_keeps_public_checks(a0_release) -> None
     nbformat.validate(release)
     release_text = a0_release.path.read_text()
 
-    assert [nbgrader_meta(c).get("grade_id") for c in release.cells] == \
-        [nbgrader_meta(c).get("grade_id") for c in source.cells], "release must keep every cell, in order"
+    assert [nbgrader_meta(c).get("grade_id") for c in release.cells] == [
+        nbgrader_meta(c).get("grade_id") for c in source.cells
+    ], "release must keep every cell, in order"
     assert "BEGIN SOLUTION" not in release_text and "END SOLUTION" not in release_text
 
     solution_cells = [c for c in source.cells if nbgrader_meta(c).get("solution")]
@@ -77,8 +78,11 @@ def test_a0_release_strips_solutions_and_keeps_public_checks(a0_release) -> None
 
 
 def test_a0_release_records_graded_cells_in_gradebook(a0_release) -> None:  # noqa: F811
-    expected = {nbgrader_meta(c)["grade_id"]: float(nbgrader_meta(c)["points"])
-                for c in a0_release.source.cells if nbgrader_meta(c).get("grade")}
+    expected = {
+        nbgrader_meta(c)["grade_id"]: float(nbgrader_meta(c)["points"])
+        for c in a0_release.source.cells
+        if nbgrader_meta(c).get("grade")
+    }
     with nbgrader_api(db_url=a0_release.db_url).gradebook as gradebook:
         notebook = gradebook.find_notebook(A0, A0)
         recorded = {cell.name: cell.max_score for cell in notebook.grade_cells}
@@ -88,18 +92,24 @@ def test_a0_release_records_graded_cells_in_gradebook(a0_release) -> None:  # no
 def write_course_with_hidden_tests(root: Path) -> None:
     """A tiny nbgrader course (our config) whose test cell has a hidden-tests block."""
     shutil.copy(COURSE_ROOT / "nbgrader_config.py", root / "nbgrader_config.py")
+
     def meta(grade_id: str, **flags) -> dict:
         base = {"grade": False, "solution": False, "locked": False, "task": False, "schema_version": 3}
         return {"nbgrader": {**base, **flags, "grade_id": grade_id}}
-    nb = nbformat.v4.new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
-                                                           "language": "python"}})
+
+    nb = nbformat.v4.new_notebook(
+        metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}}
+    )
     nb.cells = [
         nbformat.v4.new_code_cell(
             "def double(x):\n    ### BEGIN SOLUTION\n    return 2 * x  # secret_answer\n    ### END SOLUTION",
-            metadata=meta("double", solution=True)),
-        nbformat.v4.new_code_cell("assert double(2) == 4, 'public check'\n### BEGIN HIDDEN TESTS\n"
-                                  "assert double(21) == 42, 'hidden_check_xyz'\n### END HIDDEN TESTS",
-                                  metadata=meta("test_double", grade=True, locked=True, points=3)),
+            metadata=meta("double", solution=True),
+        ),
+        nbformat.v4.new_code_cell(
+            "assert double(2) == 4, 'public check'\n### BEGIN HIDDEN TESTS\n"
+            "assert double(21) == 42, 'hidden_check_xyz'\n### END HIDDEN TESTS",
+            metadata=meta("test_double", grade=True, locked=True, points=3),
+        ),
     ]
     (root / "source" / "tiny").mkdir(parents=True)
     nbformat.write(nb, root / "source" / "tiny" / "tiny.ipynb")
@@ -129,14 +139,23 @@ def test_release_errors_are_one_clear_line(tmp_path: Path) -> None:
 
 # ------------------------------------------------------------------------------------ test -> cell map
 
-CELLS = [GradeCellInfo("test_softmax", "nb", 2.0), GradeCellInfo("test_log_softmax", "nb", 4.0),
-         GradeCellInfo("cross_entropy_tests", "nb", 2.0)]
+CELLS = [
+    GradeCellInfo("test_softmax", "nb", 2.0),
+    GradeCellInfo("test_log_softmax", "nb", 4.0),
+    GradeCellInfo("cross_entropy_tests", "nb", 2.0),
+]
 
 
 def test_tests_map_to_the_task_they_name_longest_match_wins() -> None:
     mapping = map_tests_to_cells(
-        ["softmax::test_rows_sum_to_one", "log_softmax::test_extreme", "cross_entropy::test_grad",
-         "test_softmax_shift_invariance"], CELLS)
+        [
+            "softmax::test_rows_sum_to_one",
+            "log_softmax::test_extreme",
+            "cross_entropy::test_grad",
+            "test_softmax_shift_invariance",
+        ],
+        CELLS,
+    )
     assert {name: cell.name for name, cell in mapping.items()} == {
         "softmax::test_rows_sum_to_one": "test_softmax",
         "log_softmax::test_extreme": "test_log_softmax",
@@ -157,18 +176,29 @@ def test_a_test_naming_no_task_is_an_error_not_a_guess() -> None:
 
 def engine_tests(*triples: tuple[str, float, float]) -> list[EngineTest]:
     """Engine test results: (name, score, max_score) each."""
-    return [EngineTest(name=n, description=f"about {n}", max_score=m, score=s,
-                       outcome="passed" if s == m else "failed", message="" if s == m else "wrong")
-            for n, s, m in triples]
+    return [
+        EngineTest(
+            name=n,
+            description=f"about {n}",
+            max_score=m,
+            score=s,
+            outcome="passed" if s == m else "failed",
+            message="" if s == m else "wrong",
+        )
+        for n, s, m in triples
+    ]
 
 
 def test_cell_scores_scale_hidden_points_to_cell_points() -> None:
-    tests = engine_tests(("softmax::test_a", 3, 3),
-                     ("softmax::test_b", 0, 1),          # softmax: 3/4 of 2 points
-                     ("log_softmax::test_a", 1, 1),      # log_softmax: 1/1 of 4 points
-                     ("cross_entropy::test_a", 0.5, 2))  # 0.5/2 of 2 points
+    tests = engine_tests(
+        ("softmax::test_a", 3, 3),
+        ("softmax::test_b", 0, 1),  # softmax: 3/4 of 2 points
+        ("log_softmax::test_a", 1, 1),  # log_softmax: 1/1 of 4 points
+        ("cross_entropy::test_a", 0.5, 2),
+    )  # 0.5/2 of 2 points
     assert cell_scores(tests, CELLS) == pytest.approx(
-        {"test_softmax": 1.5, "test_log_softmax": 4.0, "cross_entropy_tests": 0.5})
+        {"test_softmax": 1.5, "test_log_softmax": 4.0, "cross_entropy_tests": 0.5}
+    )
     # a submission that could not be graded has no tests at all: every cell scores 0
     assert cell_scores([], CELLS) == {c.name: 0.0 for c in CELLS}
 
@@ -178,30 +208,52 @@ def test_cell_scores_scale_hidden_points_to_cell_points() -> None:
 
 def write_record(grades_dir: Path, student: str, tests: list[EngineTest], status: str = "graded") -> None:
     """What `llmcourse grade` leaves for one student, written by the engine's own report module."""
-    result = SubmissionResult(student_id=student, assignment=A0, status=status, tests=tests,
-                              score=sum(t.score for t in tests), max_score=sum(t.max_score for t in tests))
+    result = SubmissionResult(
+        student_id=student,
+        assignment=A0,
+        status=status,
+        tests=tests,
+        score=sum(t.score for t in tests),
+        max_score=sum(t.max_score for t in tests),
+    )
     write_student_outputs(grades_dir, result)
 
 
 def test_sync_writes_scores_formgrader_reads_back(tmp_path: Path) -> None:
     grades = tmp_path / "grades"
-    write_record(grades, "alice", engine_tests(("softmax::test_basic", 2, 2), ("softmax::test_shift", 3, 3),
-                                               ("cross_entropy::test_basic", 2, 2),
-                                               ("cross_entropy::test_grad", 3, 3)))
-    write_record(grades, "bob", engine_tests(("softmax::test_basic", 2, 2), ("softmax::test_shift", 0, 3),
-                                             ("cross_entropy::test_basic", 0, 2),
-                                             ("cross_entropy::test_grad", 0, 3)))
+    write_record(
+        grades,
+        "alice",
+        engine_tests(
+            ("softmax::test_basic", 2, 2),
+            ("softmax::test_shift", 3, 3),
+            ("cross_entropy::test_basic", 2, 2),
+            ("cross_entropy::test_grad", 3, 3),
+        ),
+    )
+    write_record(
+        grades,
+        "bob",
+        engine_tests(
+            ("softmax::test_basic", 2, 2),
+            ("softmax::test_shift", 0, 3),
+            ("cross_entropy::test_basic", 0, 2),
+            ("cross_entropy::test_grad", 0, 3),
+        ),
+    )
     write_record(grades, "mallory", [], status="invalid_notebook")  # never ran: 0, nothing for a TA to do
-    write_record(grades, "oscar", [], status="grader_error")        # our failure: a TA must look
+    write_record(grades, "oscar", [], status="grader_error")  # our failure: a TA must look
     db = tmp_path / "gradebook.db"
 
     sync_gradebook(A0, grades, db)
 
     # A0's cells are worth 2 points each: softmax and cross_entropy tests are 5 hidden points each here
-    expected = {"alice": {"test_softmax": 2.0, "test_cross_entropy": 2.0},
-                "bob": {"test_softmax": 2 * 2 / 5, "test_cross_entropy": 0.0},
-                "mallory": {"test_softmax": 0.0, "test_cross_entropy": 0.0},
-                "oscar": {"test_softmax": 0.0, "test_cross_entropy": 0.0}}
+    expected = {
+        "alice": {"test_softmax": 2.0, "test_cross_entropy": 2.0},
+        "bob": {"test_softmax": 2 * 2 / 5, "test_cross_entropy": 0.0},
+        "mallory": {"test_softmax": 0.0, "test_cross_entropy": 0.0},
+        "oscar": {"test_softmax": 0.0, "test_cross_entropy": 0.0},
+    }
     api = nbgrader_api(db_url=db_url_for(db))
     with api.gradebook as gradebook:
         assert sorted(s.id for s in gradebook.students) == sorted(expected)
@@ -215,8 +267,12 @@ def test_sync_writes_scores_formgrader_reads_back(tmp_path: Path) -> None:
             assert submission.max_score == pytest.approx(4.0)
     # what formgrader lists comes through the same API
     listed = {s["student"]: (s["score"], s["needs_manual_grade"]) for s in api.get_submissions(A0)}
-    assert listed == {"alice": (4.0, False), "bob": (pytest.approx(0.8), False), "mallory": (0.0, False),
-                      "oscar": (0.0, True)}
+    assert listed == {
+        "alice": (4.0, False),
+        "bob": (pytest.approx(0.8), False),
+        "mallory": (0.0, False),
+        "oscar": (0.0, True),
+    }
 
 
 @pytest.mark.slow
@@ -251,8 +307,7 @@ def test_sync_rejects_missing_or_bad_grades(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_gradebook_sync_command(tmp_path: Path, capsys) -> None:
-    write_record(tmp_path / "grades", "dave",
-                 engine_tests(("softmax::test_a", 1, 1), ("cross_entropy::test_a", 0, 1)))
+    write_record(tmp_path / "grades", "dave", engine_tests(("softmax::test_a", 1, 1), ("cross_entropy::test_a", 0, 1)))
     db = tmp_path / "gb.db"
     assert cli_main(["gradebook-sync", A0, str(tmp_path / "grades"), "--nbgrader-db", str(db)]) == 0
     assert "wrote 1 submission(s)" in capsys.readouterr().out

@@ -24,6 +24,9 @@ def test_notebook_is_valid_and_has_no_outputs(path: Path) -> None:
     nb = nbformat.read(path, as_version=nbformat.NO_CONVERT)
     assert nb.nbformat == 4, f"{path.name}: nbformat {nb.nbformat}, expected 4"
     nbformat.validate(nb)
-    dirty = [i for i, cell in enumerate(nb.cells)
-             if cell.cell_type == "code" and (cell.get("outputs") or cell.get("execution_count"))]
+    dirty = [
+        i
+        for i, cell in enumerate(nb.cells)
+        if cell.cell_type == "code" and (cell.get("outputs") or cell.get("execution_count"))
+    ]
     assert not dirty, f"{path.name}: cells {dirty} have stored outputs; clear them before committing"

@@ -35,8 +35,11 @@ def test_filling_the_release_with_the_solutions_gives_back_the_source_code(a0) -
     assert set(answers) == {"softmax", "cross_entropy"}
     filled = fill_stubs(release, answers)
     for src_cell, cell in zip(source.cells, filled.cells, strict=True):
-        without_markers = "\n".join(line for line in src_cell.source.splitlines()
-                                    if "### BEGIN SOLUTION" not in line and "### END SOLUTION" not in line)
+        without_markers = "\n".join(
+            line
+            for line in src_cell.source.splitlines()
+            if "### BEGIN SOLUTION" not in line and "### END SOLUTION" not in line
+        )
         assert cell.source.rstrip() == without_markers.rstrip()
     assert run_code_cells(filled) == {}, "the solution passes the notebook's public checks"
 
@@ -44,8 +47,11 @@ def test_filling_the_release_with_the_solutions_gives_back_the_source_code(a0) -
 def test_clear_solutions_makes_the_code_cells_nbgrader_releases(a0) -> None:
     source, release = a0
     cleared = clear_solutions(source)
-    code = [(c.source.rstrip(), r.source.rstrip()) for c, r in zip(cleared.cells, release.cells, strict=True)
-            if c.cell_type == "code"]
+    code = [
+        (c.source.rstrip(), r.source.rstrip())
+        for c, r in zip(cleared.cells, release.cells, strict=True)
+        if c.cell_type == "code"
+    ]
     assert all(mine == nbgraders for mine, nbgraders in code), code
     assert sum("raise NotImplementedError()" in mine for mine, _ in code) == len(solutions(source))
     assert any("BEGIN SOLUTION" in c.source for c in source.cells), "the source is left alone"
@@ -54,8 +60,10 @@ def test_clear_solutions_makes_the_code_cells_nbgrader_releases(a0) -> None:
 def test_untouched_release_and_bugs_fail_the_public_checks(a0) -> None:
     source, release = a0
     correct = solutions(source)
-    assert run_code_cells(release) == {"test_softmax": "NotImplementedError",
-                                       "test_cross_entropy": "NotImplementedError"}
+    assert run_code_cells(release) == {
+        "test_softmax": "NotImplementedError",
+        "test_cross_entropy": "NotImplementedError",
+    }
     no_shift = fill_stubs(release, {**correct, "softmax": A0_BUGS["softmax"]["no_shift"]})
     assert set(run_code_cells(no_shift)) == {"test_softmax"}
     unstable = fill_stubs(release, {**correct, "cross_entropy": A0_BUGS["cross_entropy"]["unstable"]})

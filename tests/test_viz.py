@@ -69,8 +69,9 @@ def test_plot_segmentations_shows_every_token_once_per_row() -> None:
 
 
 def test_plot_batch_greys_out_padding() -> None:
-    fig = viz.plot_batch([[5, 6, 0], [7, 0, 0]], [[1, 1, 0], [1, 0, 0]], tokens=[["a", "b", "<pad>"],
-                                                                                  ["c", "<pad>", "<pad>"]])
+    fig = viz.plot_batch(
+        [[5, 6, 0], [7, 0, 0]], [[1, 1, 0], [1, 0, 0]], tokens=[["a", "b", "<pad>"], ["c", "<pad>", "<pad>"]]
+    )
     image = fig.axes[0].get_images()[0].get_array()
     assert image.tolist() == [[0, 0, 1], [0, 1, 1]]
     assert len(fig.axes[0].texts) == 6

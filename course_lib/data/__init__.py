@@ -11,6 +11,14 @@ from course_lib.data.corpora import (
 )
 
 __all__ = [
-    "DatasetNotFoundError", "Vocab", "cache_dir", "collate", "get_batch", "list_corpora", "load_corpus",
-    "load_sst2", "pad_and_truncate", "staged_dirs",
+    "DatasetNotFoundError",
+    "Vocab",
+    "cache_dir",
+    "collate",
+    "get_batch",
+    "list_corpora",
+    "load_corpus",
+    "load_sst2",
+    "pad_and_truncate",
+    "staged_dirs",
 ]

@@ -32,15 +32,21 @@ class Vocab:
         self.specials = tuple(specials)
 
     @classmethod
-    def build(cls, sentences: Iterable[Sequence[str]], min_freq: int = 1, max_size: int | None = None,
-              specials: Sequence[str] = (PAD, UNK)) -> Vocab:
+    def build(
+        cls,
+        sentences: Iterable[Sequence[str]],
+        min_freq: int = 1,
+        max_size: int | None = None,
+        specials: Sequence[str] = (PAD, UNK),
+    ) -> Vocab:
         """Vocabulary of the tokens seen at least ``min_freq`` times, the ``max_size`` most frequent at most
         (specials included in ``max_size``)."""
         if min_freq < 1:
             raise ValueError(f"min_freq must be >= 1, got {min_freq}")
         counts = Counter(token for sentence in sentences for token in sentence)
-        ranked = sorted((t for t, c in counts.items() if c >= min_freq and t not in specials),
-                        key=lambda t: (-counts[t], t))
+        ranked = sorted(
+            (t for t, c in counts.items() if c >= min_freq and t not in specials), key=lambda t: (-counts[t], t)
+        )
         if max_size is not None:
             ranked = ranked[: max(0, max_size - len(specials))]
         return cls(ranked, specials)
@@ -73,8 +79,11 @@ class Vocab:
             raise ValueError(f"id out of range for a vocabulary of {len(self)} tokens") from None
 
 
-def pad_and_truncate(sequences: Sequence[Sequence[int]], max_len: int | None = None, pad_id: int = 0,
-                     ) -> tuple[list[list[int]], list[list[int]]]:
+def pad_and_truncate(
+    sequences: Sequence[Sequence[int]],
+    max_len: int | None = None,
+    pad_id: int = 0,
+) -> tuple[list[list[int]], list[list[int]]]:
     """Make variable-length id sequences rectangular.
 
     Sequences longer than ``max_len`` are truncated (the end is cut); shorter ones are padded on the right
@@ -93,8 +102,12 @@ def pad_and_truncate(sequences: Sequence[Sequence[int]], max_len: int | None = N
     return ids, mask
 
 
-def collate(sequences: Sequence[Sequence[int]], max_len: int | None = None, pad_id: int = 0,
-            device: str | torch.device | None = "cpu") -> dict[str, torch.Tensor]:
+def collate(
+    sequences: Sequence[Sequence[int]],
+    max_len: int | None = None,
+    pad_id: int = 0,
+    device: str | torch.device | None = "cpu",
+) -> dict[str, torch.Tensor]:
     """``pad_and_truncate`` as tensors: ``input_ids`` (B, L) int64 and ``attention_mask`` (B, L) bool."""
     ids, mask = pad_and_truncate(sequences, max_len, pad_id)
     device = get_device(device)
@@ -105,9 +118,13 @@ def collate(sequences: Sequence[Sequence[int]], max_len: int | None = None, pad_
     }
 
 
-def get_batch(data: np.ndarray | torch.Tensor, batch_size: int, block_size: int,
-              device: str | torch.device | None = None, generator: torch.Generator | None = None,
-              ) -> tuple[torch.Tensor, torch.Tensor]:
+def get_batch(
+    data: np.ndarray | torch.Tensor,
+    batch_size: int,
+    block_size: int,
+    device: str | torch.device | None = None,
+    generator: torch.Generator | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Sample ``batch_size`` random contiguous windows from a 1-D token array, for next-token prediction.
 
     Returns ``x`` (B, T) and ``y`` (B, T), int64 on ``device`` (default: ``course_lib.device.get_device()``),

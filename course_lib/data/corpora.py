@@ -50,18 +50,22 @@ REGISTRY: dict[str, Corpus] = {
         Corpus(
             "tinyshakespeare",
             "Tiny Shakespeare from char-rnn, 1,115,394 characters of plays",
-            (DataFile(
-                "tinyshakespeare.txt",
-                "86c4e6aa9db7c042ec79f339dcb96d42b0075e16b8fc2e86bf0ca57e2dc565ed",
-                "https://raw.githubusercontent.com/karpathy/char-rnn/master/data/tinyshakespeare/input.txt",
-            ),),
+            (
+                DataFile(
+                    "tinyshakespeare.txt",
+                    "86c4e6aa9db7c042ec79f339dcb96d42b0075e16b8fc2e86bf0ca57e2dc565ed",
+                    "https://raw.githubusercontent.com/karpathy/char-rnn/master/data/tinyshakespeare/input.txt",
+                ),
+            ),
         ),
         Corpus(
             "sst2",
             "SST-2 movie-review sentences with binary sentiment (GLUE split), label<TAB>sentence",
             # No public file has exactly this layout, so there is no automatic download: stage it.
-            (DataFile("sst2/train.tsv", "26d264970e2528d751183967c6d98dab2853c6a182f91a5e4573549f4495e37e"),
-             DataFile("sst2/dev.tsv", "95e23a00053d2596a991cd6d65735790f18c79549dbf91dfad70d8de61e3ce27")),
+            (
+                DataFile("sst2/train.tsv", "26d264970e2528d751183967c6d98dab2853c6a182f91a5e4573549f4495e37e"),
+                DataFile("sst2/dev.tsv", "95e23a00053d2596a991cd6d65735790f18c79549dbf91dfad70d8de61e3ce27"),
+            ),
         ),
     )
 }
@@ -97,8 +101,10 @@ def find_local(file: DataFile) -> Path | None:
         if path.is_file():
             actual = sha256_of(path)
             if actual != file.sha256:
-                raise CourseError(f"checksum mismatch for {path}: expected sha256 {file.sha256}, got {actual}; "
-                                  "remove or replace the file")
+                raise CourseError(
+                    f"checksum mismatch for {path}: expected sha256 {file.sha256}, got {actual}; "
+                    "remove or replace the file"
+                )
             return path
     return None
 
@@ -112,7 +118,8 @@ def fetch(corpus: Corpus, file: DataFile) -> Path:
     if file.url is None:
         raise DatasetNotFoundError(
             f"dataset {corpus.name!r}: {file.relpath} is not in {where} and has no automatic download; "
-            f"put it at $COURSE_DATA_DIR/{file.relpath}")
+            f"put it at $COURSE_DATA_DIR/{file.relpath}"
+        )
     if os.environ.get(OFFLINE_ENV) == "1":
         reason = f"{OFFLINE_ENV}=1 forbids downloads"
     else:
@@ -122,7 +129,8 @@ def fetch(corpus: Corpus, file: DataFile) -> Path:
             reason = str(err)
     raise DatasetNotFoundError(
         f"dataset {corpus.name!r}: {file.relpath} is not in {where} and the download failed ({reason}); "
-        f"set {DATA_DIR_ENV} to a folder holding it, or fetch {file.url} when online")
+        f"set {DATA_DIR_ENV} to a folder holding it, or fetch {file.url} when online"
+    )
 
 
 def _pydocs_text() -> str:
@@ -175,7 +183,11 @@ def locate(name: str) -> str | None:
 def list_corpora() -> list[dict[str, object]]:
     """One entry per registered corpus: name, description, where it is now (or None), downloadable."""
     return [
-        {"name": c.name, "description": c.description, "location": locate(c.name),
-         "downloadable": c.embedded or all(f.url for f in c.files)}
+        {
+            "name": c.name,
+            "description": c.description,
+            "location": locate(c.name),
+            "downloadable": c.embedded or all(f.url for f in c.files),
+        }
         for c in REGISTRY.values()
     ]

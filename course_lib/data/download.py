@@ -49,11 +49,12 @@ def download(url: str, dest: str | os.PathLike, sha256: str, timeout: float = 30
                     digest.update(block)
                     bar.update(len(block))
             if total is not None and out.tell() != total:
-                raise DownloadError(f"download of {dest.name} from {url} was cut short "
-                                    f"({out.tell()} of {total} bytes)")
+                raise DownloadError(f"download of {dest.name} from {url} was cut short ({out.tell()} of {total} bytes)")
         if digest.hexdigest() != sha256:
-            raise DownloadError(f"checksum mismatch for {dest.name} downloaded from {url}: "
-                                f"expected sha256 {sha256}, got {digest.hexdigest()}")
+            raise DownloadError(
+                f"checksum mismatch for {dest.name} downloaded from {url}: "
+                f"expected sha256 {sha256}, got {digest.hexdigest()}"
+            )
         os.replace(tmp_name, dest)
         return dest
     except DownloadError:

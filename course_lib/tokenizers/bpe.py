@@ -62,9 +62,7 @@ class BPETokenizer:
 
         missing = [b for b in range(256) if bytes([b]) not in self._ids]
         if missing:
-            raise ValueError(
-                f"the vocabulary lacks {len(missing)} single bytes (first: {bytes([missing[0]])!r})"
-            )
+            raise ValueError(f"the vocabulary lacks {len(missing)} single bytes (first: {bytes([missing[0]])!r})")
         self._byte_ids = [self._ids[bytes([b])] for b in range(256)]
         self._ranks: dict[Pair, tuple[int, int]] = {}  # (left id, right id) -> (rank, merged id)
         for rank, (left, right) in enumerate(self.merges):
@@ -184,9 +182,7 @@ class BPETokenizer:
         try:
             raw = b"".join(self.vocab[i] for i in ids)
         except KeyError as err:
-            raise ValueError(
-                f"token id {err.args[0]!r} is not in the vocabulary (size {len(self.vocab)})"
-            ) from None
+            raise ValueError(f"token id {err.args[0]!r} is not in the vocabulary (size {len(self.vocab)})") from None
         return raw.decode("utf-8", errors="replace")
 
     def tokens(self, text: str) -> list[bytes]:

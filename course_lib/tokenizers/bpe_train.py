@@ -68,9 +68,7 @@ class BPETrainer:
     Merge(rank=0, left=b's', right=b't', new_id=256, count=9)
     """
 
-    def __init__(
-        self, word_counts: Mapping[str, int] | Mapping[bytes, int], special_tokens: Sequence[str] = ()
-    ):
+    def __init__(self, word_counts: Mapping[str, int] | Mapping[bytes, int], special_tokens: Sequence[str] = ()):
         self.special_tokens = list(dict.fromkeys(special_tokens))  # de-duplicated, order kept
         self.vocab: dict[int, bytes] = {i: tok.encode("utf-8") for i, tok in enumerate(self.special_tokens)}
         offset = len(self.vocab)
@@ -98,9 +96,7 @@ class BPETrainer:
         self._rebuild_heap()
 
     @classmethod
-    def from_text(
-        cls, text: str, special_tokens: Sequence[str] = (), num_workers: int | None = None
-    ) -> BPETrainer:
+    def from_text(cls, text: str, special_tokens: Sequence[str] = (), num_workers: int | None = None) -> BPETrainer:
         """Pre-tokenise ``text`` (in parallel when it is large) and count each pre-token once."""
         return cls(pretoken_counts(text, special_tokens, num_workers), special_tokens)
 

@@ -45,6 +45,4 @@ def str_to_token(text: str) -> bytes:
     try:
         return bytes(table[char] for char in text)
     except KeyError as err:
-        raise ValueError(
-            f"{text!r} is not a GPT-2 byte-level token: {err.args[0]!r} is not in the byte map"
-        ) from None
+        raise ValueError(f"{text!r} is not a GPT-2 byte-level token: {err.args[0]!r} is not in the byte map") from None

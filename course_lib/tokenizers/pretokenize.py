@@ -66,9 +66,7 @@ def is_safe_cut(text: str, pos: int) -> bool:
     alternative takes it), and no pre-token reaches across it. A special token containing a newline could
     straddle such a cut: cut special-token-free text, or check that no special token contains ``"\\n"``.
     """
-    return (
-        2 <= pos < len(text) and text[pos - 1] == "\n" and _printable(text[pos - 2]) and _printable(text[pos])
-    )
+    return 2 <= pos < len(text) and text[pos - 1] == "\n" and _printable(text[pos - 2]) and _printable(text[pos])
 
 
 def _printable(char: str) -> bool:
@@ -107,9 +105,7 @@ def count_pretokens(pieces: Iterable[str]) -> Counter[str]:
     return counts
 
 
-def pretoken_counts(
-    text: str, special_tokens: Sequence[str] = (), num_workers: int | None = None
-) -> Counter[str]:
+def pretoken_counts(text: str, special_tokens: Sequence[str] = (), num_workers: int | None = None) -> Counter[str]:
     """Frequency table ``pre-token -> count`` of ``text`` with special tokens cut out (and not counted).
 
     Texts of at least :data:`PARALLEL_MIN_CHARS` are cut (at special tokens, then at safe cuts) into chunks

@@ -194,4 +194,3 @@ def _add_word(
             pair_words[pair].add(index)
         elif pair in pair_words:
             pair_words[pair].discard(index)
-

@@ -32,8 +32,13 @@ def capture_rng_state(data_generator: torch.Generator | None = None) -> dict[str
     state: dict[str, Any] = {
         "torch": torch.get_rng_state(),
         "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
-        "numpy": {"kind": np_kind, "keys": torch.from_numpy(np_keys.astype(np.int64)), "pos": int(np_pos),
-                  "has_gauss": int(np_has_gauss), "cached_gaussian": float(np_gauss)},
+        "numpy": {
+            "kind": np_kind,
+            "keys": torch.from_numpy(np_keys.astype(np.int64)),
+            "pos": int(np_pos),
+            "has_gauss": int(np_has_gauss),
+            "cached_gaussian": float(np_gauss),
+        },
         "python": random.getstate(),
     }
     if data_generator is not None:
@@ -47,8 +52,15 @@ def restore_rng_state(state: dict[str, Any], data_generator: torch.Generator | N
     if state["cuda"] and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state["cuda"])
     np_state = state["numpy"]
-    np.random.set_state((np_state["kind"], np_state["keys"].numpy().astype(np.uint32), np_state["pos"],
-                         np_state["has_gauss"], np_state["cached_gaussian"]))
+    np.random.set_state(
+        (
+            np_state["kind"],
+            np_state["keys"].numpy().astype(np.uint32),
+            np_state["pos"],
+            np_state["has_gauss"],
+            np_state["cached_gaussian"],
+        )
+    )
     version, internal, gauss_next = state["python"]
     random.setstate((version, tuple(internal), gauss_next))
     if data_generator is not None and "data" in state:
@@ -83,8 +95,9 @@ def load_checkpoint(directory: str | os.PathLike, map_location: str | torch.devi
     if not directory.is_dir():
         raise CourseError(f"checkpoint directory {str(directory)!r} does not exist")
     if not path.is_file():
-        raise CourseError(f"no checkpoint in {str(directory)!r}: expected {CHECKPOINT_FILE} (written by "
-                          "`llmcourse train`)")
+        raise CourseError(
+            f"no checkpoint in {str(directory)!r}: expected {CHECKPOINT_FILE} (written by `llmcourse train`)"
+        )
     try:
         return torch.load(path, map_location=map_location, weights_only=True)
     except Exception as err:  # a truncated or foreign file: say which one, keep the cause for debugging

@@ -9,13 +9,13 @@ from course_lib.training.presets import PRESETS
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     train = subparsers.add_parser(
-        "train", help="train a GPT on a text corpus (resumable, with eval loss, samples and a metrics log)",
+        "train",
+        help="train a GPT on a text corpus (resumable, with eval loss, samples and a metrics log)",
         description="Train a character-level GPT. Checkpoints and metrics.jsonl go to --out; Ctrl-C saves a "
-                    "checkpoint, and --resume continues the run exactly where it stopped.",
+        "checkpoint, and --resume continues the run exactly where it stopped.",
     )
     train.add_argument("model", choices=["gpt"], help="what to train")
-    train.add_argument("--corpus", help="corpus name from `course_lib.data.list_corpora()` "
-                                        "(default: tinyshakespeare)")
+    train.add_argument("--corpus", help="corpus name from `course_lib.data.list_corpora()` (default: tinyshakespeare)")
     train.add_argument("--tokenizer", help="tokenizer (default: char)")
     presets = "; ".join(f"{p.name}: {p.description}" for p in PRESETS.values())
     train.add_argument("--preset", help=f"model and training size (default: by device). {presets}")
@@ -23,14 +23,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--out", help="run directory (default: runs/gpt-CORPUS-PRESET)")
     train.add_argument("--resume", action="store_true", help="continue the run saved in --out")
     train.add_argument("--device", help="cpu, cuda, cuda:N or mps (default: best available)")
-    train.add_argument("--compile", action=argparse.BooleanOptionalAction, default=None,
-                       help="torch.compile the model (default: the preset's; on for gpu-small)")
+    train.add_argument(
+        "--compile",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="torch.compile the model (default: the preset's; on for gpu-small)",
+    )
     train.add_argument("--seed", type=int, help="random seed of a fresh run (default: the preset's)")
     train.add_argument("--no-progress", action="store_true", help="no progress bar (logs and evals still print)")
     train.set_defaults(func=run_train)
 
     gen = subparsers.add_parser(
-        "generate", help="sample text from a trained checkpoint",
+        "generate",
+        help="sample text from a trained checkpoint",
         description="Continue a prompt with a model trained by `llmcourse train`.",
     )
     gen.add_argument("--checkpoint", required=True, help="run directory written by `llmcourse train`")
@@ -59,13 +64,24 @@ def run_train(args: argparse.Namespace) -> int:
             raise CourseError("--resume needs --out DIR: the run directory to continue")
         preset = args.preset or default_preset_name(resolve_device(args.device))
         out = f"runs/gpt-{args.corpus or 'tinyshakespeare'}-{preset}"
-    trainer = prepare_gpt_run(corpus=args.corpus, tokenizer=args.tokenizer, preset=args.preset, steps=args.steps,
-                              out=out, resume=args.resume, device=args.device, compile=args.compile,
-                              seed=args.seed, progress=not args.no_progress)
+    trainer = prepare_gpt_run(
+        corpus=args.corpus,
+        tokenizer=args.tokenizer,
+        preset=args.preset,
+        steps=args.steps,
+        out=out,
+        resume=args.resume,
+        device=args.device,
+        compile=args.compile,
+        seed=args.seed,
+        progress=not args.no_progress,
+    )
     meta, config = trainer.meta, trainer.config
     n_params = trainer.model.num_params()
-    print(f"{meta['preset']} GPT, {n_params / 1e6:.2f}M parameters, on {trainer.device}; "
-          f"{config.tokens_per_step} tokens/step; step {trainer.step} of {config.max_steps}; run dir {out}")
+    print(
+        f"{meta['preset']} GPT, {n_params / 1e6:.2f}M parameters, on {trainer.device}; "
+        f"{config.tokens_per_step} tokens/step; step {trainer.step} of {config.max_steps}; run dir {out}"
+    )
     trainer.fit()
     if trainer.evals:
         last = trainer.evals[-1]
@@ -77,10 +93,20 @@ def run_generate(args: argparse.Namespace) -> int:
     from course_lib.training.gpt_run import load_gpt, sample_text
 
     model, tokenizer = load_gpt(args.checkpoint, args.device)
-    samples = sample_text(model, tokenizer, args.prompt, args.max_new_tokens, num_samples=args.num_samples,
-                          seed=args.seed, do_sample=not args.greedy, temperature=args.temperature,
-                          top_k=args.top_k, top_p=args.top_p, num_beams=args.num_beams,
-                          length_penalty=args.length_penalty)
+    samples = sample_text(
+        model,
+        tokenizer,
+        args.prompt,
+        args.max_new_tokens,
+        num_samples=args.num_samples,
+        seed=args.seed,
+        do_sample=not args.greedy,
+        temperature=args.temperature,
+        top_k=args.top_k,
+        top_p=args.top_p,
+        num_beams=args.num_beams,
+        length_penalty=args.length_penalty,
+    )
     for i, text in enumerate(samples):
         if i:
             print("\n" + "-" * 40)

@@ -48,10 +48,20 @@ class _RunSpec:
     state: dict[str, Any] | None = None  # the checkpoint to continue from
 
 
-def prepare_gpt_run(*, corpus: str | None = None, tokenizer: str | None = None, preset: str | None = None,
-                    steps: int | None = None, out: str | Path | None = None, resume: bool = False,
-                    device: str | None = None, compile: bool | None = None, seed: int | None = None,
-                    progress: bool = True, verbose: bool = True) -> Trainer:
+def prepare_gpt_run(
+    *,
+    corpus: str | None = None,
+    tokenizer: str | None = None,
+    preset: str | None = None,
+    steps: int | None = None,
+    out: str | Path | None = None,
+    resume: bool = False,
+    device: str | None = None,
+    compile: bool | None = None,
+    seed: int | None = None,
+    progress: bool = True,
+    verbose: bool = True,
+) -> Trainer:
     """A :class:`Trainer` for a fresh run, or (``resume=True``) the run saved in ``out``, ready to ``fit()``.
 
     A fresh run refuses a directory that already holds a checkpoint; a resumed one takes the corpus,
@@ -59,19 +69,24 @@ def prepare_gpt_run(*, corpus: str | None = None, tokenizer: str | None = None, 
     """
     dev = resolve_device(device)
     if resume:
-        spec = _resumed_spec(out, corpus=corpus, tokenizer=tokenizer, preset=preset, steps=steps,
-                             compile=compile)
+        spec = _resumed_spec(out, corpus=corpus, tokenizer=tokenizer, preset=preset, steps=steps, compile=compile)
         text = load_corpus(spec.corpus)
     else:
         if out is not None and has_checkpoint(out):
-            raise CourseError(f"{str(out)!r} already holds a checkpoint: pass --resume to continue it, "
-                              "or choose another --out")
+            raise CourseError(
+                f"{str(out)!r} already holds a checkpoint: pass --resume to continue it, or choose another --out"
+            )
         corpus = corpus or "tinyshakespeare"
         chosen = get_preset(preset or default_preset_name(dev))
         text = load_corpus(corpus)
         tok = build_tokenizer(tokenizer or "char", text)
-        spec = _RunSpec(corpus, chosen.name, tok, GPTConfig(vocab_size=tok.vocab_size, **chosen.model),
-                        train_config_for(chosen, dev, steps=steps, compile=compile, seed=seed))
+        spec = _RunSpec(
+            corpus,
+            chosen.name,
+            tok,
+            GPTConfig(vocab_size=tok.vocab_size, **chosen.model),
+            train_config_for(chosen, dev, steps=steps, compile=compile, seed=seed),
+        )
         if out is not None:
             (Path(out) / METRICS_FILE).unlink(missing_ok=True)  # a log without its checkpoint is stale
 
@@ -85,33 +100,65 @@ def prepare_gpt_run(*, corpus: str | None = None, tokenizer: str | None = None, 
     def sampler(m: torch.nn.Module) -> str:
         return sample_text(m, spec.tokenizer, prompt, config.sample_tokens, temperature=0.8, seed=config.seed)[0]
 
-    meta: dict[str, Any] = {"model": "gpt", "corpus": spec.corpus, "preset": spec.preset,
-                            "tokenizer": tokenizer_to_state(spec.tokenizer),
-                            "model_config": spec.model_config.to_dict()}
-    trainer = Trainer(model, config, train_ids, val_ids, device=dev, out_dir=out, sampler=sampler, meta=meta,
-                      progress=progress, verbose=verbose)
+    meta: dict[str, Any] = {
+        "model": "gpt",
+        "corpus": spec.corpus,
+        "preset": spec.preset,
+        "tokenizer": tokenizer_to_state(spec.tokenizer),
+        "model_config": spec.model_config.to_dict(),
+    }
+    trainer = Trainer(
+        model,
+        config,
+        train_ids,
+        val_ids,
+        device=dev,
+        out_dir=out,
+        sampler=sampler,
+        meta=meta,
+        progress=progress,
+        verbose=verbose,
+    )
     if spec.state is not None:
         trainer.load_state_dict(spec.state)
     return trainer
 
 
-def _resumed_spec(out: str | Path | None, *, corpus: str | None, tokenizer: str | None,
-                  preset: str | None, steps: int | None, compile: bool | None) -> _RunSpec:
+def _resumed_spec(
+    out: str | Path | None,
+    *,
+    corpus: str | None,
+    tokenizer: str | None,
+    preset: str | None,
+    steps: int | None,
+    compile: bool | None,
+) -> _RunSpec:
     if out is None or not has_checkpoint(out):
         raise CourseError(f"nothing to resume: {str(out)!r} holds no checkpoint (start a run without --resume)")
     state = load_checkpoint(out)  # on the CPU, where RNG states live; the optimizer moves its tensors itself
     meta = state["meta"]
-    for given, saved, what in ((corpus, meta["corpus"], "corpus"), (preset, meta["preset"], "preset"),
-                               (tokenizer, meta["tokenizer"]["kind"], "tokenizer")):
+    for given, saved, what in (
+        (corpus, meta["corpus"], "corpus"),
+        (preset, meta["preset"], "preset"),
+        (tokenizer, meta["tokenizer"]["kind"], "tokenizer"),
+    ):
         if given is not None and given != saved:
             raise CourseError(f"--{what} {given} does not match the checkpoint's {what} {saved}")
     overrides = {k: v for k, v in (("max_steps", steps), ("compile", compile)) if v is not None}
     config = dataclasses.replace(TrainConfig(**state["train_config"]), **overrides)
     if config.max_steps <= state["step"]:
-        raise CourseError(f"the run in {str(out)!r} already finished {state['step']} steps; "
-                          f"pass --steps N with N > {state['step']} to train longer")
-    return _RunSpec(meta["corpus"], meta["preset"], tokenizer_from_state(meta["tokenizer"]),
-                    GPTConfig.from_dict(meta["model_config"]), config, state)
+        raise CourseError(
+            f"the run in {str(out)!r} already finished {state['step']} steps; "
+            f"pass --steps N with N > {state['step']} to train longer"
+        )
+    return _RunSpec(
+        meta["corpus"],
+        meta["preset"],
+        tokenizer_from_state(meta["tokenizer"]),
+        GPTConfig.from_dict(meta["model_config"]),
+        config,
+        state,
+    )
 
 
 def load_gpt(checkpoint_dir: str | Path, device: str | None = None) -> tuple[GPT, CharTokenizer]:
@@ -126,18 +173,26 @@ def load_gpt(checkpoint_dir: str | Path, device: str | None = None) -> tuple[GPT
     return model.to(dev).eval(), tokenizer_from_state(meta["tokenizer"])
 
 
-def sample_text(model: GPT, tokenizer: CharTokenizer, prompt: str, max_new_tokens: int, *, num_samples: int = 1,
-                seed: int = 0, **decoding: Any) -> list[str]:
+def sample_text(
+    model: GPT,
+    tokenizer: CharTokenizer,
+    prompt: str,
+    max_new_tokens: int,
+    *,
+    num_samples: int = 1,
+    seed: int = 0,
+    **decoding: Any,
+) -> list[str]:
     """``num_samples`` continuations of ``prompt`` (text after the prompt only), decoded with ``decoding``
     options of :func:`course_lib.decoding.generate` (temperature, top_k, top_p, do_sample, num_beams, ...)."""
     if not prompt:
         raise CourseError("the prompt is empty: give at least one character")
     device = next(model.parameters()).device
-    ids = encode(tokenizer, prompt)[-model.config.block_size:]
+    ids = encode(tokenizer, prompt)[-model.config.block_size :]
     idx = torch.tensor([ids] * num_samples, dtype=torch.long, device=device)  # (num_samples, T)
     generator = torch.Generator(device=device).manual_seed(seed)
     try:
         out = generate(model, idx, max_new_tokens, generator=generator, **decoding)
     except ValueError as err:
         raise CourseError(str(err)) from None
-    return [tokenizer.decode(row[len(ids):].tolist()) for row in out]
+    return [tokenizer.decode(row[len(ids) :].tolist()) for row in out]

@@ -23,8 +23,14 @@ def parameter_groups(model: nn.Module, weight_decay: float) -> list[dict]:
     ]
 
 
-def make_adamw(model: nn.Module, *, lr: float, weight_decay: float, betas: tuple[float, float] = (0.9, 0.95),
-               device: torch.device | str = "cpu") -> torch.optim.AdamW:
+def make_adamw(
+    model: nn.Module,
+    *,
+    lr: float,
+    weight_decay: float,
+    betas: tuple[float, float] = (0.9, 0.95),
+    device: torch.device | str = "cpu",
+) -> torch.optim.AdamW:
     """AdamW over :func:`parameter_groups`; the fused CUDA kernel on GPUs (one launch for all tensors)."""
     fused = torch.device(device).type == "cuda"
     return torch.optim.AdamW(parameter_groups(model, weight_decay), lr=lr, betas=betas, fused=fused)

@@ -40,19 +40,43 @@ PRESETS: dict[str, Preset] = {
             device_type="cpu",
             description="0.8M-parameter GPT for a 2-core laptop CPU (val loss < 1.80 in ~7 min)",
             model=dict(block_size=128, n_layers=4, n_heads=4, d_model=128, dropout=0.0, bias=False),
-            train=TrainConfig(max_steps=1500, batch_size=24, block_size=128, max_lr=3e-3, min_lr=3e-4,
-                              warmup_steps=100, weight_decay=0.1, beta2=0.99, grad_clip=1.0,
-                              eval_interval=100, eval_batches=10, log_interval=10, sample_tokens=200),
+            train=TrainConfig(
+                max_steps=1500,
+                batch_size=24,
+                block_size=128,
+                max_lr=3e-3,
+                min_lr=3e-4,
+                warmup_steps=100,
+                weight_decay=0.1,
+                beta2=0.99,
+                grad_clip=1.0,
+                eval_interval=100,
+                eval_batches=10,
+                log_interval=10,
+                sample_tokens=200,
+            ),
         ),
         Preset(
             name="gpu-small",
             device_type="cuda",
             description="10.7M-parameter GPT (nanoGPT shakespeare-char) for one course GPU",
             model=dict(block_size=256, n_layers=6, n_heads=6, d_model=384, dropout=0.2, bias=False),
-            train=TrainConfig(max_steps=5000, batch_size=64, block_size=256, max_lr=1e-3, min_lr=1e-4,
-                              warmup_steps=100, weight_decay=0.1, beta2=0.99, grad_clip=1.0,
-                              eval_interval=500, eval_batches=50, log_interval=50, sample_tokens=300,
-                              compile=True),
+            train=TrainConfig(
+                max_steps=5000,
+                batch_size=64,
+                block_size=256,
+                max_lr=1e-3,
+                min_lr=1e-4,
+                warmup_steps=100,
+                weight_decay=0.1,
+                beta2=0.99,
+                grad_clip=1.0,
+                eval_interval=500,
+                eval_batches=50,
+                log_interval=50,
+                sample_tokens=300,
+                compile=True,
+            ),
         ),
     )
 }
@@ -70,13 +94,21 @@ def default_preset_name(device: torch.device) -> str:
     return "gpu-small" if device.type == "cuda" else "cpu-tiny"
 
 
-def train_config_for(preset: Preset, device: torch.device, *, steps: int | None = None,
-                     compile: bool | None = None, seed: int | None = None) -> TrainConfig:
+def train_config_for(
+    preset: Preset,
+    device: torch.device,
+    *,
+    steps: int | None = None,
+    compile: bool | None = None,
+    seed: int | None = None,
+) -> TrainConfig:
     """The preset's TrainConfig with command-line overrides; warns when the preset targets another device."""
     if device.type != preset.device_type:
-        warnings.warn(f"preset {preset.name!r} is sized for {preset.device_type}, running on {device.type}: "
-                      f"expect it to be {'slow' if device.type == 'cpu' else 'under-using the device'}",
-                      stacklevel=2)
+        warnings.warn(
+            f"preset {preset.name!r} is sized for {preset.device_type}, running on {device.type}: "
+            f"expect it to be {'slow' if device.type == 'cpu' else 'under-using the device'}",
+            stacklevel=2,
+        )
     overrides: dict[str, Any] = {}
     if steps is not None:
         if steps < 1:

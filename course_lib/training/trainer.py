@@ -55,10 +55,20 @@ class Trainer:
     ``progress`` shows a progress bar; ``verbose`` prints every evaluation and sample.
     """
 
-    def __init__(self, model: nn.Module, config: TrainConfig, train_data: torch.Tensor, val_data: torch.Tensor,
-                 *, device: torch.device | str = "cpu", out_dir: str | Path | None = None,
-                 sampler: Callable[[nn.Module], str] | None = None, meta: dict[str, Any] | None = None,
-                 progress: bool = True, verbose: bool = True) -> None:
+    def __init__(
+        self,
+        model: nn.Module,
+        config: TrainConfig,
+        train_data: torch.Tensor,
+        val_data: torch.Tensor,
+        *,
+        device: torch.device | str = "cpu",
+        out_dir: str | Path | None = None,
+        sampler: Callable[[nn.Module], str] | None = None,
+        meta: dict[str, Any] | None = None,
+        progress: bool = True,
+        verbose: bool = True,
+    ) -> None:
         self.config = config
         self.device = torch.device(device)
         self.model = model.to(self.device)
@@ -69,8 +79,13 @@ class Trainer:
         self.progress = progress  # show a progress bar
         self.verbose = verbose  # print each evaluation and sample
 
-        self.optimizer = make_adamw(model, lr=config.max_lr, weight_decay=config.weight_decay,
-                                    betas=(config.beta1, config.beta2), device=self.device)
+        self.optimizer = make_adamw(
+            model,
+            lr=config.max_lr,
+            weight_decay=config.weight_decay,
+            betas=(config.beta1, config.beta2),
+            device=self.device,
+        )
         # fp16 (pre-Ampere GPUs) needs loss scaling to keep small gradients from underflowing; bf16 does not.
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=autocast_dtype(self.device) == torch.float16)
         self.run_model = torch.compile(model) if config.compile else model
@@ -85,8 +100,9 @@ class Trainer:
     # ---------------------------------------------------------------- one step
     def lr_at(self, step: int) -> float:
         c = self.config
-        return warmup_cosine_lr(step, max_lr=c.max_lr, min_lr=c.min_lr, warmup_steps=c.warmup_steps,
-                                total_steps=c.max_steps)
+        return warmup_cosine_lr(
+            step, max_lr=c.max_lr, min_lr=c.min_lr, warmup_steps=c.warmup_steps, total_steps=c.max_steps
+        )
 
     def train_step(self) -> float:
         """One optimizer step over ``grad_accum_steps`` micro-batches; returns the mean training loss."""
@@ -168,9 +184,13 @@ class Trainer:
 
     def _log_record(self, losses: list[float], window_s: float, elapsed_s: float) -> dict[str, Any]:
         tokens_per_s = len(losses) * self.config.tokens_per_step / max(window_s, 1e-9)
-        record: dict[str, Any] = {"step": self.step, "train_loss": sum(losses) / len(losses),
-                                  "lr": self.lr_at(self.step - 1), "tokens_per_s": round(tokens_per_s, 1),
-                                  "elapsed_s": round(elapsed_s, 2)}
+        record: dict[str, Any] = {
+            "step": self.step,
+            "train_loss": sum(losses) / len(losses),
+            "lr": self.lr_at(self.step - 1),
+            "tokens_per_s": round(tokens_per_s, 1),
+            "elapsed_s": round(elapsed_s, 2),
+        }
         estimate_mfu = getattr(self.model, "estimate_mfu", None)
         mfu = estimate_mfu(tokens_per_s, self.device) if estimate_mfu else None
         if mfu is not None:

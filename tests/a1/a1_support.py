@@ -27,7 +27,10 @@ def hidden_tests(engine_names: bool = False) -> dict[str, float]:
         stem = path.stem.removeprefix("test_")
         for node in ast.parse(path.read_text()).body:
             if isinstance(node, ast.FunctionDef) and node.name.startswith("test_"):
-                points = [d.args[0].value for d in node.decorator_list
-                          if isinstance(d, ast.Call) and getattr(d.func, "attr", "") == "points"]
+                points = [
+                    d.args[0].value
+                    for d in node.decorator_list
+                    if isinstance(d, ast.Call) and getattr(d.func, "attr", "") == "points"
+                ]
                 tests[f"{stem}::{node.name}" if engine_names else node.name] = float(points[0]) if points else 0.0
     return tests

@@ -32,8 +32,11 @@ def test_notebook_has_the_graded_names_and_one_written_answer() -> None:
 def test_every_hidden_test_maps_to_the_grade_cell_of_its_task() -> None:
     """So that gradebook-sync can put the engine's scores into nbgrader: cell points = its tests' points."""
     nb = nbformat.read(SOURCE, as_version=4)
-    cells = [GradeCellInfo(c.metadata.nbgrader.grade_id, "a1_ngrams", float(c.metadata.nbgrader.points))
-             for c in nb.cells if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("grade")]
+    cells = [
+        GradeCellInfo(c.metadata.nbgrader.grade_id, "a1_ngrams", float(c.metadata.nbgrader.points))
+        for c in nb.cells
+        if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("grade")
+    ]
     tests = hidden_tests(engine_names=True)
     mapping = map_tests_to_cells(tests, cells)
     for cell in cells:

@@ -25,8 +25,12 @@ pytestmark = pytest.mark.slow
 # Submissions that call the reference implementations (forbidden by the manifest) instead of their own code.
 CHEATS = [
     ("cheat_ngram", "imports", "import regex", "import regex\nfrom course_lib.ngram import NGramLM as Reference"),
-    ("cheat_vocab", "vocab", "    counts = Counter(token for sentence in sentences for token in sentence)",
-     "    from course_lib.data import Vocab\n    return Vocab.build(sentences, min_freq, specials).token_to_id"),
+    (
+        "cheat_vocab",
+        "vocab",
+        "    counts = Counter(token for sentence in sentences for token in sentence)",
+        "    from course_lib.data import Vocab\n    return Vocab.build(sentences, min_freq, specials).token_to_id",
+    ),
 ]
 
 
@@ -93,8 +97,10 @@ def test_mutant_loses_points_where_expected(gradebook, mutant) -> None:
 def test_kill_rate(gradebook, capsys) -> None:
     killed = [m.name for m in MUTANTS if float(gradebook[f"mutant_{m.name}"]["score"]) < 94]
     with capsys.disabled():
-        print(f"\nA1 mutation testing: {len(killed)}/{len(MUTANTS)} mutants killed "
-              f"({100 * len(killed) / len(MUTANTS):.0f}%)")
+        print(
+            f"\nA1 mutation testing: {len(killed)}/{len(MUTANTS)} mutants killed "
+            f"({100 * len(killed) / len(MUTANTS):.0f}%)"
+        )
         for m in MUTANTS:
             print(f"  {m.name:32s} {float(gradebook[f'mutant_{m.name}']['score']):5.1f}/94  {m.bug}")
     assert len(killed) == len(MUTANTS)

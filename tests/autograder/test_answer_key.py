@@ -15,12 +15,17 @@ from course_lib.errors import CourseError
 def _course(tmp_path):
     src = tmp_path / "assignments" / "source" / "hw"
     src.mkdir(parents=True)
-    nb = nbformat.v4.new_notebook(cells=[
-        nbformat.v4.new_code_cell("def f():\n    ### BEGIN SOLUTION\n    return 1\n    ### END SOLUTION",
-                                  metadata={"nbgrader": {"solution": True, "grade": False, "grade_id": "f"}}),
-        nbformat.v4.new_markdown_cell("Because.", metadata={"nbgrader": {"solution": True, "grade": True,
-                                                                         "points": 3, "grade_id": "why"}}),
-    ])
+    nb = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_code_cell(
+                "def f():\n    ### BEGIN SOLUTION\n    return 1\n    ### END SOLUTION",
+                metadata={"nbgrader": {"solution": True, "grade": False, "grade_id": "f"}},
+            ),
+            nbformat.v4.new_markdown_cell(
+                "Because.", metadata={"nbgrader": {"solution": True, "grade": True, "points": 3, "grade_id": "why"}}
+            ),
+        ]
+    )
     nb.cells[0].outputs = [nbformat.v4.new_output("stream", text="stale output")]
     nb.cells[0].execution_count = 4
     nbformat.write(nb, src / "hw.ipynb")

@@ -165,7 +165,7 @@ def test_a_worker_finds_no_other_students_results_in_memory(tmp_path):
     assert "CLEAN" in second.output, second.output
 
 
-CRASHY_TESTS = '''
+CRASHY_TESTS = """
 import pytest
 
 
@@ -181,7 +181,7 @@ def make_test(name, value):
 for name in ("crash_a", "crash_b", "crash_c", "works"):
     for value in (1, 2):
         globals()[f"test_{name}_{value}"] = make_test(name, value)
-'''
+"""
 
 CRASHY_CODE = """
 import json
@@ -253,7 +253,7 @@ def test_a_bug_in_the_hidden_test_is_a_grader_error_not_the_students_fault(tmp_p
         assert "KeyError" not in text and "HIDDEN-ORACLE-LINE" not in text and "Traceback" not in text
 
 
-SPOOF_TESTS = '''
+SPOOF_TESTS = """
 import pytest
 
 
@@ -267,7 +267,7 @@ def make_test(i):
 
 for i in range(4):
     globals()[f"test_boom_{i}"] = make_test(i)
-'''
+"""
 
 SPOOF_CODE = """
 import os

@@ -138,8 +138,7 @@ def test_local_names_shadow_globals_so_functions_sharing_a_local_name_stay_indep
         "def helper():\n    import math as z\n    return z.pi",
         "def helper(x):\n    return (lambda z: z * 2)(x)",
         # a method's locals and a class attribute named z are not the module-level z
-        "class Helper:\n    z = 1\n    def run(self, z):\n        return z\n"
-        "def helper(x):\n    return Helper().run(x)",
+        "class Helper:\n    z = 1\n    def run(self, z):\n        return z\ndef helper(x):\n    return Helper().run(x)",
     ],
 )
 def test_a_local_z_is_not_the_forbidden_global_z(helper):

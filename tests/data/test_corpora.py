@@ -48,8 +48,10 @@ def stage_sst2(folder: Path, monkeypatch: pytest.MonkeyPatch, dev_text: str) -> 
     """A staged sst2/ with our own dev file, registered under its own checksum."""
     (folder / "sst2").mkdir(parents=True)
     (folder / "sst2" / "dev.tsv").write_text(dev_text, encoding="utf-8")
-    files = tuple(DataFile(f.relpath, sha256_of(folder / f.relpath)) if f.relpath.endswith("dev.tsv") else f
-                  for f in corpora.REGISTRY["sst2"].files)
+    files = tuple(
+        DataFile(f.relpath, sha256_of(folder / f.relpath)) if f.relpath.endswith("dev.tsv") else f
+        for f in corpora.REGISTRY["sst2"].files
+    )
     monkeypatch.setitem(corpora.REGISTRY, "sst2", Corpus("sst2", "test copy", files))
     monkeypatch.setenv("COURSE_DATA_DIR", str(folder))
 

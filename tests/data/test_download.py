@@ -114,8 +114,9 @@ def test_load_corpus_downloads_once_into_the_cache(server: str, isolated_registr
     assert (isolated_registry / "toy" / "plays.txt").read_bytes() == PAYLOAD
 
 
-def test_staged_dir_wins_over_download(server: str, isolated_registry: Path, tmp_path: Path,
-                                       monkeypatch: pytest.MonkeyPatch) -> None:
+def test_staged_dir_wins_over_download(
+    server: str, isolated_registry: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     staged = tmp_path / "staged"
     (staged / "toy").mkdir(parents=True)
     (staged / "toy" / "plays.txt").write_bytes(PAYLOAD)
@@ -125,8 +126,9 @@ def test_staged_dir_wins_over_download(server: str, isolated_registry: Path, tmp
     assert Handler.hits == []
 
 
-def test_corrupt_staged_file_is_named_in_the_error(isolated_registry: Path, tmp_path: Path,
-                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_corrupt_staged_file_is_named_in_the_error(
+    isolated_registry: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     staged = tmp_path / "staged"
     (staged / "toy").mkdir(parents=True)
     (staged / "toy" / "plays.txt").write_bytes(PAYLOAD[:-1])
@@ -147,8 +149,9 @@ def test_offline_and_missing_names_dataset_env_var_and_url(closed_port_url: str,
     assert leftovers(isolated_registry) in ([], ["toy"])
 
 
-def test_offline_switch_forbids_downloads(server: str, isolated_registry: Path,
-                                          monkeypatch: pytest.MonkeyPatch) -> None:
+def test_offline_switch_forbids_downloads(
+    server: str, isolated_registry: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("COURSE_OFFLINE", "1")
     register(f"{server}/plays.txt")
     with pytest.raises(DatasetNotFoundError, match="COURSE_OFFLINE=1"):

@@ -29,6 +29,7 @@ def tiny_lm_factory():
     def make(seed: int = 0, **kwargs) -> TinyLM:
         torch.manual_seed(seed)
         return TinyLM(**kwargs)
+
     return make
 
 

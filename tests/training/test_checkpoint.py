@@ -13,8 +13,13 @@ class Sneaky:
 
 
 def draws(gen: torch.Generator) -> tuple:
-    return (torch.rand(3).tolist(), np.random.rand(3).tolist(), np.random.randn(), random.random(),
-            torch.randint(0, 1000, (3,), generator=gen).tolist())
+    return (
+        torch.rand(3).tolist(),
+        np.random.rand(3).tolist(),
+        np.random.randn(),
+        random.random(),
+        torch.randint(0, 1000, (3,), generator=gen).tolist(),
+    )
 
 
 def test_rng_round_trip_through_a_weights_only_file(tmp_path):

@@ -14,10 +14,21 @@ from course_lib.training.presets import PRESETS, Preset, train_config_for
 from course_lib.training.tokenizer_io import build_tokenizer, tokenizer_from_state, tokenizer_to_state
 
 MICRO = Preset(
-    name="micro", device_type="cpu", description="test-sized",
+    name="micro",
+    device_type="cpu",
+    description="test-sized",
     model=dict(block_size=16, n_layers=1, n_heads=2, d_model=16, dropout=0.1),
-    train=TrainConfig(max_steps=6, batch_size=4, block_size=16, grad_accum_steps=2, warmup_steps=2,
-                      eval_interval=3, eval_batches=2, log_interval=1, sample_tokens=8),
+    train=TrainConfig(
+        max_steps=6,
+        batch_size=4,
+        block_size=16,
+        grad_accum_steps=2,
+        warmup_steps=2,
+        eval_interval=3,
+        eval_batches=2,
+        log_interval=1,
+        sample_tokens=8,
+    ),
 )
 
 
@@ -48,8 +59,9 @@ def test_gpt_resume_is_bit_identical(tmp_path):
 
 def test_train_resume_and_generate_through_the_cli(tmp_path, capsys):
     out = str(tmp_path / "run")
-    code, stdout, _ = run_cli(capsys, "train", "gpt", "--corpus", "pydocs", "--preset", "micro", "--steps", "4",
-                              "--out", out, "--no-progress")
+    code, stdout, _ = run_cli(
+        capsys, "train", "gpt", "--corpus", "pydocs", "--preset", "micro", "--steps", "4", "--out", out, "--no-progress"
+    )
     assert code == 0 and "val loss" in stdout
     code, stdout, _ = run_cli(capsys, "train", "gpt", "--out", out, "--resume", "--steps", "5", "--no-progress")
     assert code == 0 and "step 4 of 5" in stdout
@@ -58,8 +70,19 @@ def test_train_resume_and_generate_through_the_cli(tmp_path, capsys):
     assert all({"step", "train_loss", "lr", "tokens_per_s"} <= r.keys() for r in records)
     assert "val_loss" in records[2] and "val_loss" in records[4]  # eval_interval 3 and the final step
 
-    code, stdout, _ = run_cli(capsys, "generate", "--checkpoint", out, "--prompt", "The ", "--max-new-tokens",
-                              "12", "--greedy", "--num-samples", "2")
+    code, stdout, _ = run_cli(
+        capsys,
+        "generate",
+        "--checkpoint",
+        out,
+        "--prompt",
+        "The ",
+        "--max-new-tokens",
+        "12",
+        "--greedy",
+        "--num-samples",
+        "2",
+    )
     first, second = stdout.split("\n" + "-" * 40 + "\n")
     assert code == 0 and first.startswith("The ") and first.strip() == second.strip()  # greedy: identical
 
@@ -79,23 +102,26 @@ def test_generate_options_match_the_decoding_library(tmp_path):
     ids = torch.tensor([tok.encode(prompt)])
     for _ in range(10):
         ids = torch.cat([ids, model(ids)[0][:, -1].argmax(-1, keepdim=True)], dim=1)
-    assert tok.decode(ids[0, len(prompt):].tolist()) == greedy
+    assert tok.decode(ids[0, len(prompt) :].tolist()) == greedy
     with pytest.raises(CourseError, match="beam search"):
         sample_text(model, tok, prompt, 5, num_beams=2, top_k=3)
     with pytest.raises(CourseError, match="not in the vocabulary"):
         sample_text(model, tok, "\u2603", 5)
 
 
-@pytest.mark.parametrize(("argv", "message"), [
-    (["train", "gpt", "--corpus", "no-such-corpus"], "unknown dataset 'no-such-corpus'"),
-    (["train", "gpt", "--corpus", "pydocs", "--preset", "huge"], "unknown preset 'huge'"),
-    (["train", "gpt", "--corpus", "pydocs", "--tokenizer", "bpe9"], "unknown tokenizer 'bpe9'"),
-    (["train", "gpt", "--resume"], "--resume needs --out"),
-    (["train", "gpt", "--corpus", "pydocs", "--preset", "micro", "--steps", "0"], "--steps must be at least 1"),
-    (["generate", "--checkpoint", "{tmp}/missing"], "does not exist"),
-    (["generate", "--checkpoint", "{tmp}"], "no checkpoint"),
-    (["train", "gpt", "--out", "{tmp}", "--resume"], "nothing to resume"),
-])
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["train", "gpt", "--corpus", "no-such-corpus"], "unknown dataset 'no-such-corpus'"),
+        (["train", "gpt", "--corpus", "pydocs", "--preset", "huge"], "unknown preset 'huge'"),
+        (["train", "gpt", "--corpus", "pydocs", "--tokenizer", "bpe9"], "unknown tokenizer 'bpe9'"),
+        (["train", "gpt", "--resume"], "--resume needs --out"),
+        (["train", "gpt", "--corpus", "pydocs", "--preset", "micro", "--steps", "0"], "--steps must be at least 1"),
+        (["generate", "--checkpoint", "{tmp}/missing"], "does not exist"),
+        (["generate", "--checkpoint", "{tmp}"], "no checkpoint"),
+        (["train", "gpt", "--out", "{tmp}", "--resume"], "nothing to resume"),
+    ],
+)
 def test_bad_input_is_one_clear_line(argv, message, tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)  # default run dirs land in the temp dir
     argv = [a.replace("{tmp}", str(tmp_path)) for a in argv]
@@ -139,8 +165,9 @@ def test_tokenizer_survives_the_checkpoint_format():
 
 @pytest.mark.gpu
 def test_gpu_run_with_bf16_autocast_and_compile(tmp_path):
-    trainer = prepare_gpt_run(corpus="pydocs", preset="micro", out=tmp_path, device="cuda", compile=True,
-                              progress=False)
+    trainer = prepare_gpt_run(
+        corpus="pydocs", preset="micro", out=tmp_path, device="cuda", compile=True, progress=False
+    )
     trainer.fit(until_step=3)
     resumed = prepare_gpt_run(out=tmp_path, resume=True, device="cuda", progress=False)
     resumed.fit()

@@ -36,7 +36,8 @@ def test_shape_warmup_peak_midpoint_floor():
     assert all(a >= b for a, b in pairwise(decay))  # never rising after warmup
     assert lr(TOTAL) == MIN_LR and lr(10 * TOTAL) == MIN_LR
     assert lr(WARMUP + 7) == pytest.approx(
-        MIN_LR + (MAX_LR - MIN_LR) * 0.5 * (1 + math.cos(math.pi * 7 / (TOTAL - WARMUP))))
+        MIN_LR + (MAX_LR - MIN_LR) * 0.5 * (1 + math.cos(math.pi * 7 / (TOTAL - WARMUP)))
+    )
 
 
 def test_no_warmup_starts_at_max():

@@ -10,8 +10,20 @@ from course_lib.training import trainer as trainer_mod
 from course_lib.training.checkpoint import load_checkpoint
 from course_lib.training.trainer import TrainConfig, Trainer, train_val_split
 
-CFG = TrainConfig(max_steps=12, batch_size=4, block_size=8, grad_accum_steps=2, max_lr=3e-2, min_lr=3e-3,
-                  warmup_steps=3, eval_interval=4, eval_batches=2, log_interval=2, sample_tokens=5, seed=7)
+CFG = TrainConfig(
+    max_steps=12,
+    batch_size=4,
+    block_size=8,
+    grad_accum_steps=2,
+    max_lr=3e-2,
+    min_lr=3e-3,
+    warmup_steps=3,
+    eval_interval=4,
+    eval_batches=2,
+    log_interval=2,
+    sample_tokens=5,
+    seed=7,
+)
 
 
 def sampler_using_global_rng(model):
@@ -67,7 +79,7 @@ def test_step_equals_one_adamw_step_on_the_concatenated_batch(tiny_lm_factory, t
     """Gradient accumulation over 2 micro-batches == the mean loss of their concatenation (oracle: AdamW)."""
     config = dataclasses.replace(CFG, grad_clip=0.0, warmup_steps=0)
     train, _ = token_data
-    batches = [(train[i:i + 32].view(4, 8), train[i + 1:i + 33].view(4, 8)) for i in (0, 100)]
+    batches = [(train[i : i + 32].view(4, 8), train[i + 1 : i + 33].view(4, 8)) for i in (0, 100)]
     feed = iter(batches)
     monkeypatch.setattr(trainer_mod, "get_batch", lambda *args, **kwargs: next(feed))
 
@@ -75,8 +87,9 @@ def test_step_equals_one_adamw_step_on_the_concatenated_batch(tiny_lm_factory, t
     reference = tiny_lm_factory(dropout=0.0)
     trainer.train_step()
 
-    opt = torch.optim.AdamW(reference.parameters(), lr=config.max_lr, betas=(config.beta1, config.beta2),
-                            weight_decay=0.0)
+    opt = torch.optim.AdamW(
+        reference.parameters(), lr=config.max_lr, betas=(config.beta1, config.beta2), weight_decay=0.0
+    )
     x = torch.cat([b[0] for b in batches])
     y = torch.cat([b[1] for b in batches])
     reference(x, y)[1].backward()
@@ -150,7 +163,8 @@ def test_metrics_log_and_resume_truncation(tiny_lm_factory, token_data, tmp_path
         assert {"step", "train_loss", "lr", "tokens_per_s", "elapsed_s"} <= r.keys()
         assert ("val_loss" in r) == (r["step"] % CFG.eval_interval == 0 or r["step"] == CFG.max_steps)
     assert [r["train_loss"] for r in records] == pytest.approx(
-        [sum(resumed.losses[s - 2:s]) / 2 for s in range(2, 13, 2)])
+        [sum(resumed.losses[s - 2 : s]) / 2 for s in range(2, 13, 2)]
+    )
 
 
 def test_ctrl_c_finishes_the_step_saves_and_resumes_exactly(tiny_lm_factory, token_data, tmp_path, monkeypatch):

@@ -10,11 +10,46 @@ import math
 import random
 from typing import Any
 
-ASCII_WORDS = ["the", "cat", "sat", "on", "a", "mat", "don't", "it's", "Hello", "WORLD", "x", "rock'n'roll",
-               "snake_case", "42", "3.14", "I'm", "we've", "they'll"]
-UNICODE_WORDS = ["café", "naïve", "Straße", "ÉCOLE", "über", "señor", "Ωmega", "σοφία", "Привет", "東京", "日本語",
-                 "👋", "🙂🙂", "a\u0301", "ﬁne", "İstanbul", "ǅemal"]
-PUNCTUATION = [",", ".", "!", "?", ";", ":", "(", ")", "\"", "'", "--", "...", "@", "#", "$", "%", "«", "»", "—"]
+ASCII_WORDS = [
+    "the",
+    "cat",
+    "sat",
+    "on",
+    "a",
+    "mat",
+    "don't",
+    "it's",
+    "Hello",
+    "WORLD",
+    "x",
+    "rock'n'roll",
+    "snake_case",
+    "42",
+    "3.14",
+    "I'm",
+    "we've",
+    "they'll",
+]
+UNICODE_WORDS = [
+    "café",
+    "naïve",
+    "Straße",
+    "ÉCOLE",
+    "über",
+    "señor",
+    "Ωmega",
+    "σοφία",
+    "Привет",
+    "東京",
+    "日本語",
+    "👋",
+    "🙂🙂",
+    "a\u0301",
+    "ﬁne",
+    "İstanbul",
+    "ǅemal",
+]
+PUNCTUATION = [",", ".", "!", "?", ";", ":", "(", ")", '"', "'", "--", "...", "@", "#", "$", "%", "«", "»", "—"]
 SPACES = [" ", " ", " ", "  ", "\t", "\n", " \n ", "\u00a0", "   "]
 
 
@@ -44,8 +79,9 @@ def random_corpus(rng: random.Random, n_words: int, alphabet: str = "abcdefgh", 
     return "".join(w + rng.choice([" ", " ", " ", "\n", ", ", ". "]) for w in words)
 
 
-def random_sentences(rng: random.Random, n: int, words: list[str], max_len: int = 8,
-                     min_len: int = 0) -> list[list[str]]:
+def random_sentences(
+    rng: random.Random, n: int, words: list[str], max_len: int = 8, min_len: int = 0
+) -> list[list[str]]:
     """Token lists with a skewed (Zipf-like) word distribution, some of them possibly empty."""
     weights = [1 / (i + 1) for i in range(len(words))]
     return [rng.choices(words, weights, k=rng.randint(min_len, max_len)) for _ in range(n)]
@@ -86,7 +122,7 @@ def check_pairs(got: Any, want: list[tuple[int, int]], what: str) -> None:
         if type(pair) not in (tuple, list) or len(pair) != 2 or not all(type(x) is int for x in pair):
             raise AssertionError(f"{what}: item {i} is not a pair of integer ids")
         normalised.append(tuple(pair))
-    if normalised[:len(want)] != want[:len(normalised)]:
+    if normalised[: len(want)] != want[: len(normalised)]:
         first = next(i for i, (a, b) in enumerate(zip(normalised, want)) if a != b)
         raise AssertionError(f"{what}: merge {first} (0-based) is not the expected one")
     if len(normalised) != len(want):

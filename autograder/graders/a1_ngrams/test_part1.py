@@ -34,8 +34,11 @@ def test_word_tokenize_lowercase(student, seed):
     """word_tokenize(text, lowercase=True) lowercases (Unicode too) before splitting."""
     rng = random.Random(seed)
     for text in ["HELLO Wörld ÉCOLE ΣΟΦΙΑ", *(random_text(rng) for _ in range(5))]:
-        check_list(student.word_tokenize(text, lowercase=True), WordTokenizer.split(text, lowercase=True),
-                   f"word_tokenize({text[:30]!r}..., lowercase=True)")
+        check_list(
+            student.word_tokenize(text, lowercase=True),
+            WordTokenizer.split(text, lowercase=True),
+            f"word_tokenize({text[:30]!r}..., lowercase=True)",
+        )
 
 
 def _vocab_check(got, want: dict[str, int], what: str) -> None:
@@ -71,8 +74,11 @@ def test_build_vocab_min_freq_and_specials(student, seed):
         specials = ["<unk>", "<pad>", "<s>", "</s>"]
         rng.shuffle(specials)
         want = Vocab.build(sentences, min_freq=min_freq, specials=specials).token_to_id
-        _vocab_check(student.build_vocab(sentences, min_freq=min_freq, specials=specials), want,
-                     f"build_vocab(sentences, min_freq={min_freq}, specials={specials})")
+        _vocab_check(
+            student.build_vocab(sentences, min_freq=min_freq, specials=specials),
+            want,
+            f"build_vocab(sentences, min_freq={min_freq}, specials={specials})",
+        )
 
 
 @pytest.mark.points(2)
@@ -82,8 +88,11 @@ def test_vocab_tokens_to_ids_unknown(student, seed):
     words = vocabulary(rng, 10)
     vocab = Vocab.build(random_sentences(rng, 10, words), specials=("<pad>", "<s>", "<unk>"))
     for tokens in ([], rng.choices(words + ["never", "seen", "🙃", "<pad>", "<unk>"], k=rng.randint(1, 20))):
-        check_list(student.tokens_to_ids(tokens, vocab.token_to_id), vocab.encode(tokens),
-                   f"tokens_to_ids({tokens[:5]}..., vocab)")
+        check_list(
+            student.tokens_to_ids(tokens, vocab.token_to_id),
+            vocab.encode(tokens),
+            f"tokens_to_ids({tokens[:5]}..., vocab)",
+        )
 
 
 def _check_batch(got, batch, max_len, pad_id, what) -> None:
@@ -109,8 +118,13 @@ def test_pad_and_truncate_matches_reference(student, seed):
     for max_len in (None, rng.randint(1, 4), rng.randint(5, 12)):
         batch = [[rng.randint(0, 999) for _ in range(rng.randint(0, 10))] for _ in range(rng.randint(1, 6))]
         pad_id = rng.choice([0, -1, rng.randint(1, 50)])
-        _check_batch(student.pad_and_truncate(batch, max_len, pad_id), batch, max_len, pad_id,
-                     f"pad_and_truncate(batch of {len(batch)}, max_len={max_len}, pad_id={pad_id})")
+        _check_batch(
+            student.pad_and_truncate(batch, max_len, pad_id),
+            batch,
+            max_len,
+            pad_id,
+            f"pad_and_truncate(batch of {len(batch)}, max_len={max_len}, pad_id={pad_id})",
+        )
 
 
 @pytest.mark.points(3)
@@ -118,8 +132,19 @@ def test_pad_and_truncate_edge_cases(student, seed):
     """pad_and_truncate on an empty batch, empty sequences, max_len=0, and truncating a long sequence."""
     rng = random.Random(seed)
     long = [rng.randint(1, 9) for _ in range(6)]
-    cases = [([], None), ([], 4), ([[], []], None), ([[], [rng.randint(1, 9)]], 3), ([long], 0),
-             ([long, long[:2]], 3)]  # truncation keeps the first max_len ids
+    cases = [
+        ([], None),
+        ([], 4),
+        ([[], []], None),
+        ([[], [rng.randint(1, 9)]], 3),
+        ([long], 0),
+        ([long, long[:2]], 3),
+    ]  # truncation keeps the first max_len ids
     for batch, max_len in cases:
-        _check_batch(student.pad_and_truncate(batch, max_len, 0), batch, max_len, 0,
-                     f"pad_and_truncate({batch}, max_len={max_len})")
+        _check_batch(
+            student.pad_and_truncate(batch, max_len, 0),
+            batch,
+            max_len,
+            0,
+            f"pad_and_truncate({batch}, max_len={max_len})",
+        )

@@ -70,8 +70,11 @@ def test_pretokenize_special_tokens(student, seed):
     rng = random.Random(seed)
     for _ in range(4):
         text = with_specials(rng, SPECIALS)
-        check_list(student.pretokenize(text, SPECIALS), reference_pieces(text, SPECIALS),
-                   f"pretokenize({text[:40]!r}..., {SPECIALS})")
+        check_list(
+            student.pretokenize(text, SPECIALS),
+            reference_pieces(text, SPECIALS),
+            f"pretokenize({text[:40]!r}..., {SPECIALS})",
+        )
     check_list(student.pretokenize("", SPECIALS), [], "pretokenize('', special_tokens)")
 
 
@@ -84,8 +87,11 @@ def test_pretokenize_overlapping_special_tokens(student, seed):
         if i % 2:
             rng.shuffle(specials)
         text = with_specials(rng, specials, n=5)
-        check_list(student.pretokenize(text, specials), reference_pieces(text, specials),
-                   f"pretokenize({text[:40]!r}..., {specials})")
+        check_list(
+            student.pretokenize(text, specials),
+            reference_pieces(text, specials),
+            f"pretokenize({text[:40]!r}..., {specials})",
+        )
 
 
 @pytest.mark.points(2)
@@ -93,8 +99,10 @@ def test_merge_random(student, seed):
     """merge on random id lists over a small alphabet (many occurrences), and on [] and one id."""
     rng = random.Random(seed)
     cases = [([], (1, 2)), ([1], (1, 2)), ([1, 2], (1, 2))]
-    cases += [([rng.randint(1, 4) for _ in range(rng.randint(2, 30))], (rng.randint(1, 4), rng.randint(1, 4)))
-              for _ in range(8)]
+    cases += [
+        ([rng.randint(1, 4) for _ in range(rng.randint(2, 30))], (rng.randint(1, 4), rng.randint(1, 4)))
+        for _ in range(8)
+    ]
     for ids, pair in cases:
         check_list(student.merge(ids, pair, 300), merge_pair(ids, pair, 300), f"merge({ids[:8]}..., {pair}, 300)")
 
@@ -147,8 +155,11 @@ def test_train_bpe_special_tokens_never_merged(student, seed):
     vocab_size = len(SPECIALS) + 256 + rng.randint(15, 30)
     text = draw_corpus(rng, vocab_size, SPECIALS)
     want, _ = reference_bpe(text, vocab_size, SPECIALS)
-    check_pairs(student.train_bpe(text, vocab_size, SPECIALS), want,
-                f"train_bpe(corpus with special tokens, {vocab_size}, {SPECIALS})")
+    check_pairs(
+        student.train_bpe(text, vocab_size, SPECIALS),
+        want,
+        f"train_bpe(corpus with special tokens, {vocab_size}, {SPECIALS})",
+    )
 
 
 @pytest.mark.points(2)
@@ -188,8 +199,11 @@ def test_bpe_encode_special_tokens(student, seed):
     corpus = draw_corpus(rng, vocab_size, SPECIALS)
     merges, reference = reference_bpe(corpus, vocab_size, SPECIALS)
     for text in [corpus[:300], with_specials(rng, SPECIALS)]:
-        check_list(student.bpe_encode(text, merges, SPECIALS), reference.encode(text),
-                   f"bpe_encode({text[:30]!r}..., merges, {SPECIALS})")
+        check_list(
+            student.bpe_encode(text, merges, SPECIALS),
+            reference.encode(text),
+            f"bpe_encode({text[:30]!r}..., merges, {SPECIALS})",
+        )
 
 
 @pytest.mark.points(2)

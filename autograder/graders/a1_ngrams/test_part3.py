@@ -31,8 +31,7 @@ def queries(rng: random.Random, reference: NGramLM, words: list[str], n: int, un
 def check_probs(lm, reference, pairs, what: str) -> None:
     for word, context in pairs:
         context = full_context(context, reference.order)
-        check_float(lm.prob(word, context), reference.prob(word, context),
-                    f"{what}: prob({word!r}, {context})")
+        check_float(lm.prob(word, context), reference.prob(word, context), f"{what}: prob({word!r}, {context})")
 
 
 # ------------------------------------------------------------------------------------------- 3.1, 3.2
@@ -45,8 +44,11 @@ def test_pad_sentence(student, seed):
     words = vocabulary(rng, 6)
     for order in range(1, 6):
         for tokens in ([], rng.choices(words, k=rng.randint(1, 6))):
-            check_list(student.pad_sentence(tokens, order), ["<s>"] * (order - 1) + tokens + ["</s>"],
-                       f"pad_sentence({tokens}, {order})")
+            check_list(
+                student.pad_sentence(tokens, order),
+                ["<s>"] * (order - 1) + tokens + ["</s>"],
+                f"pad_sentence({tokens}, {order})",
+            )
 
 
 @pytest.mark.points(2)
@@ -110,8 +112,7 @@ def test_add_k_probabilities(student, seed):
     for order in (1, 2, 3):
         words, sentences = corpus(rng)
         k = rng.choice([1.0, round(rng.uniform(0.01, 0.5), 3), round(rng.uniform(1.5, 3.0), 3)])
-        lm, reference = fit_both(student, sentences, order, smoothing="add_k", k=k,
-                                 unk_threshold=rng.randint(1, 2))
+        lm, reference = fit_both(student, sentences, order, smoothing="add_k", k=k, unk_threshold=rng.randint(1, 2))
         check_probs(lm, reference, queries(rng, reference, words, 30), f"add-k (k={k}) order {order}")
 
 
@@ -124,8 +125,9 @@ def _kneser_ney(student, seed, order: int, n_queries: int, unseen: bool) -> None
         words, sentences = corpus(rng, n_types=rng.randint(5, 12))
         discount = rng.choice([0.75, round(rng.uniform(0.1, 0.95), 3)])
         lm, reference = fit_both(student, sentences, order, smoothing="kneser_ney", discount=discount)
-        check_probs(lm, reference, queries(rng, reference, words, n_queries, unseen),
-                    f"Kneser-Ney order {order}, d={discount}")
+        check_probs(
+            lm, reference, queries(rng, reference, words, n_queries, unseen), f"Kneser-Ney order {order}, d={discount}"
+        )
 
 
 @pytest.mark.points(2)
@@ -153,10 +155,13 @@ def test_kneser_ney_unseen_words_and_histories(student, seed):
     rng = random.Random(seed)
     for order in (2, 3):
         words, sentences = corpus(rng)
-        lm, reference = fit_both(student, sentences, order, smoothing="kneser_ney",
-                                 discount=rng.choice([0.5, 0.75, 1.0]))
-        pairs = [(rng.choice(words + ["never-seen", "</s>"]), [rng.choice(words + ["never-seen"])
-                                                              for _ in range(order - 1)]) for _ in range(25)]
+        lm, reference = fit_both(
+            student, sentences, order, smoothing="kneser_ney", discount=rng.choice([0.5, 0.75, 1.0])
+        )
+        pairs = [
+            (rng.choice(words + ["never-seen", "</s>"]), [rng.choice(words + ["never-seen"]) for _ in range(order - 1)])
+            for _ in range(25)
+        ]
         check_probs(lm, reference, pairs, f"Kneser-Ney order {order} (unseen words and histories)")
 
 

@@ -18,8 +18,7 @@ def _perplexity(student, seed, smoothing: str, **options) -> None:
         train = random_sentences(rng, 30, words)
         test = random_sentences(rng, 6, words + ["never-seen"]) + [[]]
         lm, reference = fit_both(student, train, order, smoothing=smoothing, **options)
-        check_float(lm.perplexity(test), reference.perplexity(test), f"{smoothing} order {order}: perplexity",
-                    rel=1e-8)
+        check_float(lm.perplexity(test), reference.perplexity(test), f"{smoothing} order {order}: perplexity", rel=1e-8)
 
 
 @pytest.mark.points(2)
@@ -42,8 +41,12 @@ def test_perplexity_mle(student, seed):
     train = random_sentences(rng, 20, words, min_len=1)
     for order in (1, 2):
         lm, reference = fit_both(student, train, order, smoothing="mle")
-        check_float(lm.perplexity(train[:5]), reference.perplexity(train[:5]), f"MLE order {order} on training "
-                    "sentences: perplexity", rel=1e-8)
+        check_float(
+            lm.perplexity(train[:5]),
+            reference.perplexity(train[:5]),
+            f"MLE order {order} on training sentences: perplexity",
+            rel=1e-8,
+        )
     with pytest.warns(RuntimeWarning):
         want = reference.perplexity([train[0] + ["never-seen"]])
     check_float(lm.perplexity([train[0] + ["never-seen"]]), want, "MLE bigram with an unseen word: perplexity")
@@ -80,8 +83,11 @@ def test_sampling_apply_temperature(student, seed):
     rng = random.Random(seed)
     for temperature in (0.5, 1.0, 2.0, round(rng.uniform(0.2, 5), 3)):
         probs = random_distribution(rng, rng.randint(2, 12))
-        check_distribution(student.apply_temperature(probs, temperature), reference_temperature(probs, temperature),
-                           f"apply_temperature(probs, {temperature})")
+        check_distribution(
+            student.apply_temperature(probs, temperature),
+            reference_temperature(probs, temperature),
+            f"apply_temperature(probs, {temperature})",
+        )
 
 
 @pytest.mark.points(1)
@@ -90,8 +96,11 @@ def test_sampling_temperature_extremes(student, seed):
     rng = random.Random(seed)
     for temperature in (0.01, 0.03):
         probs = [p * 1e-30 for p in random_distribution(rng, 6, zeros=False)]
-        check_distribution(student.apply_temperature(probs, temperature), reference_temperature(probs, temperature),
-                           f"apply_temperature(tiny probs, {temperature})")
+        check_distribution(
+            student.apply_temperature(probs, temperature),
+            reference_temperature(probs, temperature),
+            f"apply_temperature(tiny probs, {temperature})",
+        )
 
 
 @pytest.mark.points(2)
@@ -147,8 +156,10 @@ def test_sampling_generate_follows_the_model(student, seed):
             raise AssertionError(f"generate produced words outside the vocabulary: {sorted(unknown)[:3]}")
         observed = [firsts[w] for w in reference.vocab]
         if chi_square_p_value(observed, 400 * q) < 1e-6:
-            raise AssertionError(f"at temperature {temperature}, the first generated word does not follow the "
-                                 "model's tempered distribution (chi-square test over 400 seeds)")
+            raise AssertionError(
+                f"at temperature {temperature}, the first generated word does not follow the "
+                "model's tempered distribution (chi-square test over 400 seeds)"
+            )
 
 
 @pytest.mark.points(1)
@@ -161,8 +172,10 @@ def test_sampling_generate_stops_at_end_and_max_len(student, seed):
     for start in range(0, 5):
         got = lm.generate(sentence[:start], 20, 1.0, rng.randint(0, 10**6))
         if got != sentence[start:]:
-            raise AssertionError(f"generate({sentence[:start]}) on a one-sentence MLE model should follow the "
-                                 "sentence to its end and stop at </s>")
+            raise AssertionError(
+                f"generate({sentence[:start]}) on a one-sentence MLE model should follow the "
+                "sentence to its end and stop at </s>"
+            )
     if lm.generate([], 3, 1.0, 0) != sentence[:3]:
         raise AssertionError("generate(..., max_len=3) should return at most 3 words")
     kn, _ = fit_both(student, random_sentences(rng, 20, words), 2, smoothing="kneser_ney")

@@ -18,8 +18,6 @@ import statistics
 import sys
 from pathlib import Path
 
-COMMAND_MODULE = "autograder.cli"  # what the grader's own subprocesses run: python -m autograder.cli grade ...
-
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add every grader command to ``llmcourse``'s subparsers."""
@@ -86,60 +84,14 @@ def _register_grade(subparsers: argparse._SubParsersAction) -> None:
     )
 
 
-# What the grader keeps of its environment (workers are forks of it: see restart_with_clean_environment).
-KEPT_ENV = frozenset(
-    {
-        "PATH",
-        "HOME",
-        "USER",
-        "LOGNAME",
-        "LANG",
-        "LANGUAGE",
-        "TERM",
-        "COLORTERM",
-        "COLUMNS",
-        "LINES",
-        "NO_COLOR",
-        "FORCE_COLOR",
-        "TMPDIR",
-        "TZ",
-        "VIRTUAL_ENV",
-        "CONDA_PREFIX",
-        "LD_LIBRARY_PATH",
-        "CUDA_VISIBLE_DEVICES",
-        "OMP_NUM_THREADS",
-        "MKL_NUM_THREADS",
-    }
-)
-KEPT_ENV_PREFIXES = ("LC_", "XDG_", "COURSE_", "PYTHON")
-CLEAN_MARK = "LLMCOURSE_GRADE_CLEAN_ENV"
-
-
-def restart_with_clean_environment(argv: list[str]) -> None:
-    """Start this ``grade`` command again without environment variables it does not need.
-
-    Every worker is a fork of the grader, so whatever the grader holds in memory, its environment included
-    (``posix.environ`` survives scrubbing ``os.environ``), could be read by student code: an API token in
-    the TA's shell must not be. ``execve`` replaces the process, so the dropped values are gone from memory.
-    """
-    if os.environ.get(CLEAN_MARK) == "1":
-        return
-    kept = {k: v for k, v in os.environ.items() if k in KEPT_ENV or k.startswith(KEPT_ENV_PREFIXES)}
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os.execve(sys.executable, [sys.executable, "-m", COMMAND_MODULE, *argv], {**kept, CLEAN_MARK: "1"})
-
-
 def run_grade(args: argparse.Namespace) -> int:
-    if sys.argv[1:2] == ["grade"]:  # run from a command line (not a Python caller): restart it scrubbed
-        restart_with_clean_environment(sys.argv[1:])
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from course_lib.errors import CourseError
 
     from .engine.manifest import load_manifest
-    from .engine.runner import grade_batch
+    from .engine.runner import GradingInterrupted, grade_batch
 
     if args.jobs < 1:
         raise CourseError(f"--jobs must be at least 1, got {args.jobs}")
@@ -180,6 +132,11 @@ def run_grade(args: argparse.Namespace) -> int:
             on_start=started,
             on_result=finished,
         )
+    except GradingInterrupted as stop:
+        if progress.live.is_started:
+            progress.stop()
+        print(f"llmcourse grade: {stop}", file=sys.stderr)
+        return 130
     finally:
         if progress.live.is_started:
             progress.stop()
@@ -197,19 +154,25 @@ def print_summary(batch, console) -> None:
     from rich.table import Table
 
     from .engine.report import failure_reasons
+    from .results import GRADED, GRADER_ERROR
 
     results = batch.results
     scores = [r.score for r in results]
     table = Table(title=f"{batch.assignment}: {len(results)} students in {batch.out_dir}", show_header=False)
     table.add_row("graded now", str(len(batch.graded_now)))
     if batch.skipped:
-        table.add_row("skipped (--resume)", str(len(batch.skipped)))
+        table.add_row("skipped (--resume, unchanged)", str(len(batch.skipped)))
+    if batch.regraded:
+        table.add_row("re-graded (submission or graders changed)", ", ".join(batch.regraded))
     if scores:
         table.add_row("mean score", f"{statistics.mean(scores):.2f} / {results[0].max_score:g}")
         table.add_row("median score", f"{statistics.median(scores):.2f}")
         table.add_row("full marks", str(sum(r.score == r.max_score for r in results)))
     for reason, count in failure_reasons(results).items():
         table.add_row(f"lost points: {reason}", str(count))
+    for r in results:  # submissions that could not be graded at all, each on one line
+        if r.status not in (GRADED, GRADER_ERROR):
+            table.add_row(f"not graded: {r.student_id}", f"{r.status}: {r.message}")
     table.add_row("gradebook", str(batch.out_dir / "grades.csv"))
     console.print(table)
 

@@ -13,6 +13,7 @@ import dataclasses
 import hashlib
 import json
 import os
+import signal
 import sys
 import tempfile
 import time
@@ -20,7 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..paths import GRADERS_DIR, PACKAGE_DIR
-from ..results import GRADED, GRADER_ERROR, Outcome, SubmissionResult, TestResult
+from ..results import GRADED, GRADER_ERROR, Outcome, Status, SubmissionResult, TestResult
+from .layout import symlink_in
 from .manifest import Manifest
 from .notebook import LoadedNotebook
 from .plugin import GradingPlugin, test_name
@@ -53,10 +55,13 @@ class Task:
     hide: tuple[str, ...]
     folder: bool = True  # path names the folder (it may be missing), not the notebook
     out_dir: Path | None = None  # where the supervisor writes this student's outputs (batch grading)
+    student_root: Path | None = None  # the student's own folder: no symbolic link may be in it
+    key: dict | None = None  # what the result is graded from, saved with it for --resume (batch grading)
 
 
 def supervise_and_exit(manifest: Manifest, task: Task, uid: int | None, seed: int, result_path: Path) -> None:
     code = 0
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the runner's: it stops us and writes what is done
     try:
         devnull = os.open(os.devnull, os.O_RDWR)
         for fd in (0, 1, 2):
@@ -69,7 +74,7 @@ def supervise_and_exit(manifest: Manifest, task: Task, uid: int | None, seed: in
         if task.out_dir is not None:
             from .report import write_student_outputs
 
-            write_student_outputs(task.out_dir, result)
+            write_student_outputs(task.out_dir, result, task.key)
         tmp = result_path.with_suffix(".tmp")
         tmp.write_text(json.dumps(result.to_dict()) if task.out_dir is None else "written")
         os.replace(tmp, result_path)
@@ -90,8 +95,21 @@ def supervise(manifest: Manifest, task: Task, uid: int | None, seed: int) -> Sub
 
     torch.set_num_threads(1)  # --jobs supervisors share the cores
     started = time.monotonic()
-    base = SubmissionResult(task.student_id, manifest.assignment, GRADED, max_score=manifest.total_points)
+    base = SubmissionResult(
+        task.student_id,
+        manifest.assignment,
+        GRADED,
+        max_score=manifest.total_points,
+        hand_graded_points=manifest.hand_graded_points,
+    )
     try:
+        link = symlink_in(task.path, task.student_root) if task.student_root is not None else None
+        if link is not None:
+            raise SubmissionProblem(
+                Status.SYMLINK,
+                f"your submission contains a symbolic link ({link}); it was not graded. Submit the files "
+                "themselves, not links to them",
+            )
         if task.folder:
             path, flags = find_notebook(task.path, manifest)
         else:
@@ -210,7 +228,9 @@ def _assemble(
     if session.cell_errors:
         flags.append("cell_errors")
     flags += sorted(session.events)
-    cell_errors = [f"cell {i + 1}: {text}" for i, text in sorted(session.cell_errors.items())]
+    cell_errors = [
+        f"{loaded.labels.get(i, f'cell {i + 1}')}: {text}" for i, text in sorted(session.cell_errors.items())
+    ]
     return dataclasses.replace(
         base,
         status=status,

@@ -13,13 +13,13 @@ PYTEST := OMP_NUM_THREADS=1 $(BIN)/python -m pytest
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
 
-$(STAMP): pyproject.toml constraints.txt
+$(STAMP): pyproject.toml grader/pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -qq --upgrade pip
-	$(BIN)/python -m pip install -qq -c constraints.txt -e ".[dev]"
+	$(BIN)/python -m pip install -qq -c constraints.txt -e ".[dev]" -e ./grader
 	touch $(STAMP)
 
-install: $(STAMP)  ## create .venv and install the course into it
+install: $(STAMP)  ## create .venv and install the course and its grader (both editable) into it
 
 lab: $(STAMP)  ## launch JupyterLab at the course root
 	$(BIN)/jupyter lab --notebook-dir=. $(LAB_ARGS)

@@ -31,11 +31,10 @@ class StudentSubmission:
     flat: bool  # the notebook lies directly in SUBMITTED/<student>/
 
 
-def find_students(submitted: Path, out: Path, assignment: str, notebook: str) -> list[StudentSubmission]:
+def find_students(submitted: Path, assignment: str, notebook: str) -> list[StudentSubmission]:
     """Every student folder of ``submitted``, checked; a CourseError when the layout is wrong as a whole."""
     if not submitted.is_dir():
         raise CourseError(f"submitted folder {submitted} does not exist")
-    _check_output_folder(submitted, out)
     entries = sorted(os.scandir(submitted), key=lambda e: e.name)
     folders = [e for e in entries if not e.name.startswith(".") and (e.is_dir() or e.is_symlink())]
     if not folders:
@@ -84,7 +83,7 @@ def _check_student_name(name: str, submitted: Path) -> None:
         )
 
 
-def _check_output_folder(submitted: Path, out: Path) -> None:
+def check_output_folder(submitted: Path, out: Path) -> None:
     """Student folders and outputs never mix: ``out`` is neither inside ``submitted`` nor around it."""
     sub, dest = submitted.resolve(), out.resolve()
     if dest == sub or sub in dest.parents:

@@ -36,13 +36,12 @@ class LoadedNotebook:
     labels: dict[int, str] = field(default_factory=dict)  # cell index -> how feedback names the cell
 
 
-def cell_label(metadata: dict, source: str, index: int) -> str:
-    """How feedback names a cell: JupyterLab shows no cell numbers, so its grade id and its first line."""
-    nbgrader = metadata.get("nbgrader")
-    grade_id = nbgrader.get("grade_id") if isinstance(nbgrader, dict) else None
+def cell_label(source: str, index: int) -> str:
+    """How feedback names a cell: JupyterLab shows no cell numbers, so by its first line."""
     first = next((line.strip() for line in source.splitlines() if line.strip()), "")
-    start = f'starting "{first[:60]}{"..." if len(first) > 60 else ""}"' if first else f"(empty, code cell {index + 1})"
-    return f"cell {grade_id} ({start})" if isinstance(grade_id, str) and grade_id else f"the cell {start}"
+    if not first:
+        return f"the empty code cell {index + 1}"
+    return f'the cell starting "{first[:60]}{"..." if len(first) > 60 else ""}"'
 
 
 class SubmissionProblem(Exception):
@@ -93,7 +92,7 @@ def read_notebook(path: Path, manifest: Manifest, flags: list[str] | None = None
         if _is_test_cell(metadata, source, test_sources) or _has_skip_tag(metadata, manifest.skip_tags):
             continue
         cells.append(Cell(index, neutralise_ipython(source)))
-        labels[index] = cell_label(metadata, source, index)
+        labels[index] = cell_label(source, index)
     return LoadedNotebook(path, hashlib.sha256(data).hexdigest(), data, cells, flags, labels)
 
 

@@ -47,7 +47,7 @@ from course_lib.errors import CourseError
 from ..results import GRADER_ERROR, BatchResult, SubmissionResult
 from .clean_runner import in_clean_process
 from .environment import environment_is_clean
-from .layout import find_students, require_some_submission, submission_sha256, tree_sha256
+from .layout import check_output_folder, find_students, require_some_submission, submission_sha256, tree_sha256
 from .manifest import Manifest, load_manifest
 from .supervisor import Task, supervise_and_exit
 
@@ -125,7 +125,8 @@ def grade_batch(
 
     manifest = load_manifest(assignment, graders_root)
     submitted, out = Path(submitted_dir), Path(out_dir)
-    found = {s.student_id: s for s in find_students(submitted, out, assignment, manifest.notebook)}
+    found = {s.student_id: s for s in find_students(submitted, assignment, manifest.notebook)}
+    check_output_folder(submitted, out)
     wanted = list(dict.fromkeys(students)) if students else list(found)
     unknown = sorted(set(wanted) - set(found))
     if unknown:
@@ -150,18 +151,12 @@ def grade_batch(
     ]
     if on_start:
         on_start(len(tasks))
-    done: list[str] = []
-
-    def finished(student_id: str) -> None:
-        done.append(student_id)
-        if on_result:
-            on_result(student_id)
-
     try:
-        _run_all(manifest, tasks, jobs=jobs or os.cpu_count() or 1, seed=seed, on_result=finished)
-    except KeyboardInterrupt:
+        _run_all(manifest, tasks, jobs=jobs or os.cpu_count() or 1, seed=seed, on_result=on_result)
+    except KeyboardInterrupt:  # the supervisors are stopped; those that wrote their student's files count
+        finished_now = [t.student_id for t in tasks if read_key(out / t.student_id) == t.key]
         write_grades_csv(out, _batch_result(assignment, out, [], [], []).results)
-        raise GradingInterrupted(len(done), len(tasks), out) from None
+        raise GradingInterrupted(len(finished_now), len(tasks), out) from None
     batch = _batch_result(assignment, out, [t.student_id for t in tasks], skipped, regraded)
     write_grades_csv(out, batch.results)
     return batch

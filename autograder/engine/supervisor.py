@@ -10,9 +10,11 @@ writes its own student's files.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 import os
+import re
 import signal
 import sys
 import tempfile
@@ -187,6 +189,21 @@ def _hidden_dirs(manifest: Manifest, task: Task) -> tuple[str, ...]:
     return tuple(d for d in dict.fromkeys(hide) if not any(_within(n, Path(d)) for n in needed))
 
 
+_CELL_LINE = re.compile(r"\(cell (\d+), line (\d+)\)")
+_CELL = re.compile(r"\bcell (\d+)\b")
+
+
+def _cell_error(labels: dict[int, str], index: int, text: str) -> str:
+    """``the cell starting "...": ValueError: oops (line 3)``: the label already says which cell."""
+    label = labels.get(index, f"cell {index + 1}")
+    return f"{label}: {_CELL_LINE.sub(lambda m: f'(line {m[2]})', text)}"
+
+
+def _name_cells(text: str, labels: dict[int, str]) -> str:
+    """``cell 8`` (counted from 1 over all cells, which JupyterLab does not show) -> the cell's label."""
+    return _CELL.sub(lambda m: labels.get(int(m[1]) - 1, m[0]), text)
+
+
 def _within(path: Path, folder: Path) -> bool:
     return path == folder or folder in path.parents
 
@@ -228,18 +245,17 @@ def _assemble(
     if session.cell_errors:
         flags.append("cell_errors")
     flags += sorted(session.events)
-    cell_errors = [
-        f"{loaded.labels.get(i, f'cell {i + 1}')}: {text}" for i, text in sorted(session.cell_errors.items())
-    ]
+    name_cells = functools.partial(_name_cells, labels=loaded.labels)
+    cell_errors = [_cell_error(loaded.labels, i, text) for i, text in sorted(session.cell_errors.items())]
     return dataclasses.replace(
         base,
         status=status,
         message=message,
         score=0.0 if broken_suite else sum(t.score for t in tests),
-        tests=tests,
+        tests=[dataclasses.replace(t, message=name_cells(t.message)) for t in tests],
         flags=flags,
         cell_errors=cell_errors,
-        notes=list(session.notes),
+        notes=[name_cells(note) for note in session.notes],
         scan_findings=[f.describe() for f in scan.findings] + scan.syntax_errors,
         grader_errors=grader_errors,
         output=_cap("\n".join(session.outputs), manifest.limits.output_kb * 1024),

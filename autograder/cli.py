@@ -1,5 +1,5 @@
-"""The grader's commands of ``llmcourse``: ``grade``, ``release``, ``gradebook-sync``, ``gradescope-zip``,
-``answer-key``.
+"""The grader's commands of ``llmcourse``: ``grade``, ``similarity``, ``release``, ``gradebook-sync``,
+``gradescope-zip``, ``answer-key``.
 
 ``course_lib`` does not know the grader: its ``llmcourse`` command finds these through the entry point group
 ``llmcourse.commands`` (declared in ``pyproject.toml``), which names :func:`register`. ``python -m autograder.cli``
@@ -22,6 +22,7 @@ from pathlib import Path
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add every grader command to ``llmcourse``'s subparsers."""
     _register_grade(subparsers)
+    _register_similarity(subparsers)
     _register_bridges(subparsers)
     _register_answer_key(subparsers)
 
@@ -141,6 +142,14 @@ def run_grade(args: argparse.Namespace) -> int:
         if progress.live.is_started:
             progress.stop()
     print_summary(batch, Console())
+    from .engine.report import write_atomic
+    from .review.summary import print_summary as print_review
+    from .review.summary import render_html, summarise
+
+    review = summarise(args.assignment, batch.results, batch.out_dir)
+    print_review(review, Console())
+    write_atomic(batch.out_dir / "summary.html", render_html(review))
+    Console().print(f"summary: {batch.out_dir / 'summary.html'}")
     if args.nbgrader_db:
         from .bridges.nbgrader import sync_gradebook
 
@@ -175,6 +184,62 @@ def print_summary(batch, console) -> None:
             table.add_row(f"not graded: {r.student_id}", f"{r.status}: {r.message}")
     table.add_row("gradebook", str(batch.out_dir / "grades.csv"))
     console.print(table)
+
+
+# ------------------------------------------------------------------------------------------- similarity
+
+
+def _register_similarity(subparsers: argparse._SubParsersAction) -> None:
+    parser = _command(
+        subparsers,
+        "similarity",
+        run_similarity,
+        help="flag similar code between submissions and with course_lib",
+        description="Compare every pair of submissions in SUBMITTED_DIR, and each with the course_lib files that "
+        "implement the graded parts, function by function (copydetect's winnowed fingerprints: renaming and "
+        "reformatting do not hide a copy; the release's code is excluded). Writes OUT/similarity.csv and "
+        "OUT/similarity.html. Run it with --out GRADES/similarity and the grading summary lists its flags.",
+    )
+    parser.add_argument("submitted_dir", type=Path, help="folder with one sub-folder per student")
+    parser.add_argument("--out", type=Path, required=True, help="output folder for the report")
+    parser.add_argument(
+        "--threshold",
+        type=float,
+        default=None,
+        help="share of a function or class found in the other that flags a pair (default 0.6)",
+    )
+
+
+def run_similarity(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from .review.similarity import DEFAULT_THRESHOLD, check_similarity
+
+    progress = Progress(
+        TextColumn("comparing {task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+    )
+    with progress:
+        task_id = progress.add_task(args.assignment, total=None)
+        report = check_similarity(
+            args.assignment,
+            args.submitted_dir,
+            args.out,
+            threshold=DEFAULT_THRESHOLD if args.threshold is None else args.threshold,
+            on_progress=lambda done, total: progress.update(task_id, completed=done, total=total),
+        )
+    print(
+        f"{len(report.students)} submissions, {len(report.references)} course_lib file(s): "
+        f"{sum(m.kind == 'pair' for m in report.matches)} similar pair(s), "
+        f"{sum(m.kind == 'reference' for m in report.matches)} similar to course_lib -> {args.out / 'similarity.html'}"
+    )
+    for m in report.matches[:20]:
+        print(f"  {m.a:<20} {m.b:<28} {m.unit_a} / {m.unit_b}: {m.similarity_a:.0%} / {m.similarity_b:.0%}")
+    return 0
 
 
 # -------------------------------------------------------------------------- nbgrader and Gradescope bridges

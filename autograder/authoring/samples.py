@@ -10,6 +10,7 @@ Layout written by :func:`write_submissions`, the same as ``nbgrader collect``:
 
 from __future__ import annotations
 
+import ast
 import copy
 import re
 import textwrap
@@ -122,3 +123,27 @@ def a0_variant(index: int, correct: Mapping[str, str]) -> tuple[str, dict[str, s
     cycle.append(("untouched", {}))
     cycle.append(("correct", dict(correct)))
     return cycle[index % len(cycle)]
+
+
+def disguise(code: str, prefix: str) -> str:
+    """``code`` as a copier would hand it in: every name it defines or binds renamed (``prefix`` + NAME),
+    docstrings and comments dropped, reformatted (by ``ast.unparse``). For testing the similarity check."""
+    tree = ast.parse(code)
+    names = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+    names |= {n.name for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.ClassDef))}
+    names |= {a.arg for n in ast.walk(tree) if isinstance(n, ast.arguments) for a in n.args + n.kwonlyargs}
+    names -= {"self"}
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if (
+            isinstance(body, list)
+            and body
+            and isinstance(body[0], ast.Expr)
+            and isinstance(body[0].value, ast.Constant)
+        ):
+            node.body = body[1:] or [ast.Pass()]
+    text = ast.unparse(tree)
+    if not names:
+        return text
+    pattern = r"\b(" + "|".join(sorted(map(re.escape, names), key=len, reverse=True)) + r")\b"
+    return re.sub(pattern, lambda m: prefix + m[1].upper(), text)

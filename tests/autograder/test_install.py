@@ -82,9 +82,11 @@ def test_wheels_install_without_extras_into_a_fresh_venv_and_grade(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "PIP_", "VIRTUAL_ENV"))}
     install = subprocess.run(
         [
-            str(python),
+            sys.executable,
             "-m",
             "pip",
+            "--python",
+            str(python),
             "install",
             "--no-index",
             "--find-links",

@@ -3,39 +3,16 @@ under other names are flagged; independent code and the release's own code are n
 
 from __future__ import annotations
 
-import ast
 import csv
-import re
 from pathlib import Path
 
 import pytest
 
+from autograder.authoring.samples import disguise
 from autograder.review.similarity import Document, check_similarity, compare_documents
 
 ROOT = Path(__file__).resolve().parents[2]
 NGRAM = ROOT / "course_lib" / "ngram.py"
-
-
-def renamed(code: str, prefix: str) -> str:
-    """Every name the code defines or binds renamed, docstrings and comments dropped, reformatted by ast."""
-    tree = ast.parse(code)
-    names = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
-    names |= {n.name for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.ClassDef))}
-    names |= {a.arg for n in ast.walk(tree) if isinstance(n, ast.arguments) for a in n.args + n.kwonlyargs}
-    names -= {"self"}
-    for node in ast.walk(tree):  # drop docstrings
-        body = getattr(node, "body", None)
-        if (
-            isinstance(body, list)
-            and body
-            and isinstance(body[0], ast.Expr)
-            and isinstance(body[0].value, ast.Constant)
-        ):
-            node.body = body[1:] or [ast.Pass()]
-    text = ast.unparse(tree)
-    return re.sub(
-        r"\b(" + "|".join(sorted(names, key=len, reverse=True)) + r")\b", lambda m: prefix + m[1].upper(), text
-    )
 
 
 def segment(path: Path, first: str, last: str) -> str:
@@ -62,9 +39,9 @@ def documents() -> tuple[list[Document], list[Document]]:
     device = (ROOT / "course_lib" / "device.py").read_text()
     ngram_class = segment(NGRAM, "class NGramLM", "\ndef _tables")
     students = [
-        Document("copier", "student", renamed(ngram_class, "my")),
+        Document("copier", "student", disguise(ngram_class, "my")),
         Document("ann", "student", decoding + "\n\n" + shared_function()),
-        Document("ben", "student", device + "\n\n" + renamed(shared_function(), "b")),
+        Document("ben", "student", device + "\n\n" + disguise(shared_function(), "b")),
         Document("honest", "student", (ROOT / "course_lib" / "data" / "download.py").read_text()),
     ]
     return students, [Document("course_lib/ngram.py", "reference", NGRAM.read_text())]
@@ -98,7 +75,7 @@ def test_similarity_command_writes_csv_and_html(tmp_path):
             "softmax",
             "cross_entropy",
         ):
-            cell.source = renamed(cell.source, "bob")
+            cell.source = disguise(cell.source, "bob")
     nbs.write(copy, submitted / "bob" / "a0_warmup")
     nbs.write(nbs.submission(softmax=nbs.SOFTMAX_WRONG, cross_entropy=nbs.CE_WRONG), submitted / "carol" / "a0_warmup")
     report = check_similarity("a0_warmup", submitted, tmp_path / "similarity")

@@ -24,7 +24,7 @@ from pathlib import Path
 import nbformat
 
 from autograder.authoring.nbmeta import cell_by_grade_id, grade_id
-from autograder.authoring.samples import clear_solutions, disguise, fill_stubs, solutions, write_submissions
+from autograder.authoring.samples import clear_solutions, disguise, solutions, write_submissions
 from autograder.graders.a1_ngrams.mutants.mutants import MUTANTS, apply_mutant
 from autograder.paths import COURSE_ROOT, REPO_ROOT
 from autograder.review.similarity import check_similarity
@@ -33,9 +33,10 @@ A1 = "a1_ngrams"
 
 
 def a1_notebooks() -> tuple[nbformat.NotebookNode, nbformat.NotebookNode]:
+    """The solution (the instructor notebook: its solution markers are comments, which do not count) and the
+    release. The mutants patch the instructor notebook, as tests/a1/test_a1_mutation.py does."""
     source = nbformat.read(COURSE_ROOT / "source" / A1 / f"{A1}.ipynb", as_version=4)
-    release = clear_solutions(source)
-    return fill_stubs(release, solutions(source)), release
+    return source, clear_solutions(source)
 
 
 def course_lib_ngram_class() -> str:

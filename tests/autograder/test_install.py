@@ -35,18 +35,21 @@ def requirements_of(wheel: Path) -> list[Requirement]:
 def runtime_closure(requirements: list[Requirement], provided: set[str]) -> dict[str, importlib.metadata.Distribution]:
     """The installed distributions the requirements need (no extras), recursively; ``provided`` are skipped."""
     found: dict[str, importlib.metadata.Distribution] = {}
+    seen: set[tuple[str, str]] = set()  # (distribution, extra) already expanded
     pending = [r for r in requirements if r.marker is None or r.marker.evaluate({"extra": ""})]
     while pending:
         requirement = pending.pop()
         name = requirement.name.lower().replace("_", "-")
-        if name in found or name in provided:
+        if name in provided:
             continue
-        dist = importlib.metadata.distribution(requirement.name)  # missing here: this venv cannot grade either
+        dist = found.get(name) or importlib.metadata.distribution(requirement.name)  # missing: cannot grade
         found[name] = dist
-        for text in dist.requires or []:
-            child = Requirement(text)
-            if child.marker is None or child.marker.evaluate({"extra": ""}):
-                pending.append(child)
+        for extra in {"", *requirement.extras} - {e for n, e in seen if n == name}:  # jsonschema[format-nongpl]
+            seen.add((name, extra))
+            for text in dist.requires or []:
+                child = Requirement(text)
+                if child.marker is None or child.marker.evaluate({"extra": extra}):
+                    pending.append(child)
     return found
 
 

@@ -38,6 +38,19 @@ def _command(subparsers: argparse._SubParsersAction, name: str, func, **texts: s
     return parser
 
 
+def _submitted_dir_argument(parser: argparse.ArgumentParser) -> None:
+    _submitted_dir_argument(parser)
+
+
+def _progress(verb: str, **options):
+    """A rich progress bar on stderr: ``<verb> <assignment> ━━━ 3/40 0:00:12``."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    columns = (TextColumn(verb + " {task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    return Progress(*columns, console=Console(stderr=True), **options)
+
+
 def _course_root_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--course-root",
@@ -60,7 +73,7 @@ def _register_grade(subparsers: argparse._SubParsersAction) -> None:
         "hidden graders in autograder/graders/<assignment>/. Writes OUT/grades.csv and, per student, "
         "results.json (Gradescope schema), feedback.md and feedback.html.",
     )
-    parser.add_argument("submitted_dir", type=Path, help="folder with one sub-folder per student")
+    _submitted_dir_argument(parser)
     parser.add_argument("--out", type=Path, required=True, help="output folder for grades and feedback")
     parser.add_argument(
         "--jobs",
@@ -87,7 +100,6 @@ def _register_grade(subparsers: argparse._SubParsersAction) -> None:
 
 def run_grade(args: argparse.Namespace) -> int:
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from course_lib.errors import CourseError
 
@@ -99,17 +111,8 @@ def run_grade(args: argparse.Namespace) -> int:
     load_manifest(args.assignment)  # bad input fails here, before any progress bar is drawn
     if not args.submitted_dir.is_dir():
         raise CourseError(f"submitted folder {args.submitted_dir} does not exist")
-    console = Console(stderr=True)
     # auto_refresh=False: no refresh thread, because the runner forks and forking a threaded process is unsafe
-    progress = Progress(
-        TextColumn("grading {task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        auto_refresh=False,
-        transient=False,
-    )
+    progress = _progress("grading", auto_refresh=False, transient=False)
     task_id = progress.add_task(args.assignment, total=None)
 
     def started(total: int) -> None:  # called once the inputs are checked: bad input never shows a bar
@@ -200,7 +203,7 @@ def _register_similarity(subparsers: argparse._SubParsersAction) -> None:
         "reformatting do not hide a copy; the release's code is excluded). Writes OUT/similarity.csv and "
         "OUT/similarity.html. Run it with --out GRADES/similarity and the grading summary lists its flags.",
     )
-    parser.add_argument("submitted_dir", type=Path, help="folder with one sub-folder per student")
+    _submitted_dir_argument(parser)
     parser.add_argument("--out", type=Path, required=True, help="output folder for the report")
     parser.add_argument(
         "--threshold",
@@ -211,18 +214,9 @@ def _register_similarity(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_similarity(args: argparse.Namespace) -> int:
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
     from .review.similarity import DEFAULT_THRESHOLD, check_similarity
 
-    progress = Progress(
-        TextColumn("comparing {task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=Console(stderr=True),
-    )
+    progress = _progress("comparing")
     with progress:
         task_id = progress.add_task(args.assignment, total=None)
         report = check_similarity(

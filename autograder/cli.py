@@ -39,7 +39,7 @@ def _command(subparsers: argparse._SubParsersAction, name: str, func, **texts: s
 
 
 def _submitted_dir_argument(parser: argparse.ArgumentParser) -> None:
-    _submitted_dir_argument(parser)
+    parser.add_argument("submitted_dir", type=Path, help="folder with one sub-folder per student")
 
 
 def _progress(verb: str, **options):

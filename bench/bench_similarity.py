@@ -93,7 +93,8 @@ def main() -> None:
         print(f"A1 mutants class: {n} submissions, {len(report.references)} course_lib files, {elapsed:.1f} s")
         print(f"  flagged student pairs: {len(pairs)} of {n * (n - 1) // 2}")
         print(f"  {'a':<22} {'b':<28} {'units':<34} share a  share b")
-        shown = [m for m in report.matches if m.kind == "reference" or "planted" in m.a + m.b]
+        shown = [m for m in report.matches if m.kind == "reference"]
+        shown += [m for m in report.matches if m.kind == "pair" and "planted" in m.a + m.b]
         for m in shown[:40]:
             units = f"{m.unit_a} / {m.unit_b}"
             print(f"  {m.a:<22} {m.b:<28} {units:<34} {m.similarity_a:6.0%} {m.similarity_b:7.0%}")

@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import ast
 import copy
+import io
 import re
 import textwrap
+import tokenize
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -142,8 +144,8 @@ def disguise(code: str, prefix: str) -> str:
             and isinstance(body[0].value, ast.Constant)
         ):
             node.body = body[1:] or [ast.Pass()]
-    text = ast.unparse(tree)
-    if not names:
-        return text
-    pattern = r"\b(" + "|".join(sorted(map(re.escape, names), key=len, reverse=True)) + r")\b"
-    return re.sub(pattern, lambda m: prefix + m[1].upper(), text)
+    tokens = tokenize.generate_tokens(io.StringIO(ast.unparse(tree)).readline)
+    return tokenize.untokenize(
+        (tok.type, prefix + tok.string.upper() if tok.type == tokenize.NAME and tok.string in names else tok.string)
+        for tok in tokens
+    )

@@ -43,6 +43,7 @@ DEFAULT_THRESHOLD = 0.6  # share of a function or class found in the other
 MIN_SHARED = 60  # normalised characters in common below which a unit match is noise (a two-line helper)
 MAX_OCCURRENCES = 50  # fingerprints found in more student units than this are common code (MOSS's -m)
 SHOWN_PAIRS = 200  # pairs drawn side by side in the HTML report
+CELL_BREAK = "\n\n# --- next cell ---\n\n"  # between a notebook's cells (a comment: not fingerprinted)
 
 
 @dataclass(frozen=True)
@@ -85,22 +86,26 @@ class SimilarityReport:
 
 
 def reference_files(manifest: Manifest, root: Path = REPO_ROOT) -> list[Path]:
-    """The course_lib files implementing the graded parts: each forbidden course_lib module or API, resolved to
-    its module file (or every file of its package)."""
+    """The course_lib files implementing the graded parts: each forbidden course_lib module (every file of a
+    package) and the module file of each forbidden course_lib API (``course_lib.data.batching.Vocab`` ->
+    ``batching.py``; an API named through a package, ``course_lib.data.Vocab``, -> its ``__init__.py``)."""
     files: set[Path] = set()
-    for name in sorted(manifest.forbidden.modules | manifest.forbidden.apis):
+    for name, whole_package in [(m, True) for m in manifest.forbidden.modules] + [
+        (a, False) for a in manifest.forbidden.apis
+    ]:
         parts = name.split(".")
         if parts[0] != "course_lib":
             continue
         while parts:
             path = root.joinpath(*parts)
             if path.is_dir():
-                files.update(p for p in path.rglob("*.py") if "__pycache__" not in p.parts)
+                found = path.rglob("*.py") if whole_package else [path / "__init__.py"]
+                files.update(p for p in found if p.is_file() and "__pycache__" not in p.parts)
                 break
             if path.with_suffix(".py").is_file():
                 files.add(path.with_suffix(".py"))
                 break
-            parts = parts[:-1]  # an API inside a module: course_lib.data.batching.Vocab -> batching.py
+            parts = parts[:-1]
     return sorted(files)
 
 
@@ -132,7 +137,7 @@ def student_documents(assignment: str, submitted: Path, manifest: Manifest) -> t
         except SubmissionProblem as problem:
             skipped[student.student_id] = str(problem)
             continue
-        documents.append(Document(student.student_id, "student", "\n\n".join(c.source for c in loaded.cells)))
+        documents.append(Document(student.student_id, "student", CELL_BREAK.join(c.source for c in loaded.cells)))
     return documents, skipped
 
 
@@ -150,15 +155,18 @@ class Unit:
 def units(document: Document) -> list[Unit]:
     """A document's top-level functions and classes, each compared on its own: one copied function in a
     long notebook is then most of a unit, not a sliver of a document."""
-    try:
-        tree = ast.parse(document.code)
-    except SyntaxError:
-        return [Unit(document.name, document.kind, "code", document.code)]
-    found = [
-        Unit(document.name, document.kind, node.name, ast.get_source_segment(document.code, node) or "")
-        for node in tree.body
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
-    ]
+    found = []
+    for cell in document.code.split(CELL_BREAK):
+        try:
+            tree = ast.parse(cell)
+        except SyntaxError:  # a cell that does not parse is compared whole
+            found.append(Unit(document.name, document.kind, "code", cell))
+            continue
+        found += [
+            Unit(document.name, document.kind, node.name, ast.get_source_segment(cell, node) or "")
+            for node in tree.body
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+        ]
     return found or [Unit(document.name, document.kind, "code", document.code)]
 
 

@@ -25,6 +25,7 @@ import ast
 import csv
 import html
 import io
+import os
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -178,6 +179,17 @@ def _fingerprint(unit: Unit, boilerplate):
     )
 
 
+def _fingerprints(all_units: list[Unit], boilerplate, jobs: int | None) -> list:
+    """Fingerprints of every unit, ``jobs`` processes at a time (lexing dominates the time)."""
+    jobs = jobs or os.cpu_count() or 1
+    if jobs == 1 or len(all_units) < 50:
+        return [_fingerprint(u, boilerplate) for u in all_units]
+    import multiprocessing
+
+    with multiprocessing.get_context("fork").Pool(jobs) as pool:
+        return pool.starmap(_fingerprint, [(u, boilerplate) for u in all_units], chunksize=64)
+
+
 def compare_documents(
     students: list[Document],
     references: list[Document],
@@ -185,6 +197,7 @@ def compare_documents(
     threshold: float = DEFAULT_THRESHOLD,
     on_progress: Callable[[int, int], None] | None = None,
     max_occurrences: int = MAX_OCCURRENCES,
+    jobs: int | None = None,
 ) -> tuple[list[Match], int]:
     """Flagged matches, one per pair of documents (its most similar units), most similar first; and how many
     unit pairs were compared in detail.
@@ -200,7 +213,7 @@ def compare_documents(
     release = CodeFingerprint("release.py", NOISE_TOKENS, 1, fp=io.StringIO(boilerplate_code), language="python")
     boilerplate = np.unique(np.array(sorted(release.hashes), dtype=np.int64))
     all_units = [u for d in students + references for u in units(d)]
-    prints = [_fingerprint(u, boilerplate) for u in all_units]
+    prints = _fingerprints(all_units, boilerplate, jobs)
     postings: dict[int, list[int]] = defaultdict(list)
     for index, fp in enumerate(prints):
         for value in fp.hashes:
@@ -253,6 +266,7 @@ def check_similarity(
     threshold: float = DEFAULT_THRESHOLD,
     graders_root: Path | None = None,
     on_progress: Callable[[int, int], None] | None = None,
+    jobs: int | None = None,
 ) -> SimilarityReport:
     """Compare the submissions of ``assignment`` in ``submitted``; write the CSV and HTML report to ``out``."""
     if not 0 < threshold <= 1:
@@ -266,7 +280,9 @@ def check_similarity(
         Document(str(path.relative_to(REPO_ROOT)), "reference", path.read_text(encoding="utf-8"))
         for path in reference_files(manifest)
     ]
-    matches, compared = compare_documents(students, references, release_code(manifest), threshold, on_progress)
+    matches, compared = compare_documents(
+        students, references, release_code(manifest), threshold, on_progress, jobs=jobs
+    )
     report = SimilarityReport(
         assignment, [d.name for d in students], [d.name for d in references], skipped, threshold, matches, compared
     )

@@ -49,7 +49,7 @@ def documents() -> tuple[list[Document], list[Document]]:
 
 def test_copies_are_flagged_and_independent_code_is_not():
     students, references = documents()
-    assert "NGramLM" not in students[0].code and "myNGRAMLM" in students[0].code  # really renamed
+    assert "class NGramLM" not in students[0].code and "class myNGRAMLM" in students[0].code  # really renamed
     matches, _ = compare_documents(students, references, boilerplate_code="import torch\n")
     flagged = {(m.a, m.b) for m in matches}
     assert flagged == {("copier", "course_lib/ngram.py"), ("ann", "ben")}, [(m.a, m.b, m.similarity) for m in matches]

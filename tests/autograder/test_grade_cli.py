@@ -68,7 +68,8 @@ def test_the_grader_declares_its_commands_as_an_entry_point():
 
     from course_lib.cli import ENTRY_POINT_GROUP
 
-    declared = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["entry-points"][ENTRY_POINT_GROUP]
+    grader = tomllib.loads((ROOT / "grader" / "pyproject.toml").read_text())
+    declared = grader["project"]["entry-points"][ENTRY_POINT_GROUP]
     targets = [importlib.import_module(v.split(":")[0]) for v in declared.values()]
     registered = [getattr(m, v.split(":")[1]) for m, v in zip(targets, declared.values())]
     from course_lib.cli import build_parser

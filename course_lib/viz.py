@@ -14,15 +14,19 @@ from typing import Any
 
 import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
+from matplotlib.ticker import LogLocator, NullFormatter, StrMethodFormatter
 
 __all__ = [
     "bpe_merge_explorer",
     "plot_batch",
+    "plot_copying",
     "plot_distribution",
+    "plot_model_size",
     "plot_oov",
     "plot_perplexity",
     "plot_segmentations",
     "plot_sparsity",
+    "plot_temperatures",
     "plot_tradeoff",
     "sampling_explorer",
     "show_explorer",
@@ -65,21 +69,87 @@ def plot_sparsity(orders: Sequence[int], unseen_fractions: Sequence[float], corp
 
 
 def plot_perplexity(orders: Sequence[int], perplexities: dict[str, Sequence[float]]) -> Figure:
-    """Held-out perplexity against order, one line per estimator; infinite values are marked, not drawn."""
+    """Held-out perplexity against order, one line per estimator; infinite values are marked, not drawn.
+
+    Lines that coincide stay visible: each estimator has its own hollow marker, drawn larger for earlier lines
+    (the first one drawn is the largest), so equal values show as nested shapes. The log axis is labelled with
+    plain numbers (50, 100, 200, ...) rather than powers of ten.
+    """
     fig, ax = _new_axes()
-    for name, values in perplexities.items():
+    markers = "osD^v"
+    for i, (name, values) in enumerate(perplexities.items()):
         finite = [(n, v) for n, v in zip(orders, values) if math.isfinite(v)]
         infinite = [n for n, v in zip(orders, values) if not math.isfinite(v)]
         label = name + (f" (infinite at n={', '.join(map(str, infinite))})" if infinite else "")
+        style = {
+            "marker": markers[i % len(markers)],
+            "markersize": 13 - 3 * (i % 3),
+            "markerfacecolor": "none",
+            "markeredgewidth": 1.8,
+            "label": label,
+            "zorder": 2 + i,
+        }
         if finite:
-            ax.plot(*zip(*finite), marker="o", label=label)
+            ax.plot(*zip(*finite), **style)
         else:
-            ax.plot([], [], marker="o", label=label)
+            ax.plot([], [], **style)
     ax.set_yscale("log")
+    ax.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    ax.yaxis.set_major_formatter(StrMethodFormatter("{x:,.0f}"))
+    ax.yaxis.set_minor_formatter(NullFormatter())
     ax.set_xticks(list(orders))
     ax.set_xlabel("n (order)")
     ax.set_ylabel("held-out perplexity (log scale)")
+    ax.set_title("Held-out perplexity: lower is better")
     ax.legend()
+    return fig
+
+
+def plot_temperatures(panels: Sequence[tuple[str, Sequence[str], Sequence[float]]]) -> Figure:
+    """One bar chart per ``(title, words, probs)``, side by side on a **shared** probability axis.
+
+    Used for the same distribution at several temperatures: with one y-axis the flattening at high T is visible
+    (independent axes would rescale every panel to look alike).
+    """
+    fig, axes = plt.subplots(
+        1, len(panels), figsize=(4.3 * len(panels), 3.2), sharey=True, layout="constrained", squeeze=False
+    )
+    top = max([p for _, _, probs in panels for p in probs] or [1e-9])
+    for ax, (title, words, probs) in zip(axes[0], panels):
+        plot_distribution(words, probs, title, ax=ax)
+    for ax in axes[0]:
+        ax.set_ylim(0, top * 1.1)
+    for ax in axes[0][1:]:
+        ax.set_ylabel("")
+    return fig
+
+
+def plot_copying(orders: Sequence[int], copied_fractions: Sequence[float], k: int) -> Figure:
+    """Share of the word ``k``-grams in generated text that occur verbatim in the training text, against n."""
+    fig, ax = _new_axes()
+    ax.plot(orders, [100 * f for f in copied_fractions], marker="o", color="tab:red")
+    for n, f in zip(orders, copied_fractions):
+        ax.annotate(f"{100 * f:.0f}%", (n, 100 * f), textcoords="offset points", xytext=(0, 6), ha="center")
+    ax.set_xticks(list(orders))
+    ax.set_ylim(0, 110)
+    ax.set_xlabel("n (order of the model that generated)")
+    ax.set_ylabel(f"generated {k}-grams found in training (%)")
+    ax.set_title("Verbatim copying of the training text")
+    return fig
+
+
+def plot_model_size(orders: Sequence[int], stored: Sequence[int], training_tokens: int) -> Figure:
+    """Distinct n-grams a model of order n stores, against n, with the training text's length for scale."""
+    fig, ax = _new_axes()
+    ax.plot(orders, stored, marker="o", label="distinct n-grams stored")
+    ax.axhline(training_tokens, color="grey", linestyle="--", label=f"training tokens ({training_tokens:,})")
+    ax.set_xticks(list(orders))
+    ax.set_ylim(0, training_tokens * 1.15)
+    ax.yaxis.set_major_formatter(StrMethodFormatter("{x:,.0f}"))
+    ax.set_xlabel("n (order)")
+    ax.set_ylabel("number of n-grams")
+    ax.set_title("Model size: one entry per distinct n-gram")
+    ax.legend(loc="lower right")
     return fig
 
 

@@ -1,0 +1,59 @@
+"""One points scheme per assignment: every grade cell is worth what its hidden tests are worth.
+
+The notebook students read (grade-cell points), the gradebook (nbgrader reads the same cells) and the feedback (the
+hidden tests' points) must agree; manual points (written answers) plus the autograded total make the assignment.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from autograder.manifest import load_manifest
+from autograder.nbgrader_bridge import GradeCellInfo, map_tests_to_cells
+
+ROOT = Path(__file__).resolve().parents[1]
+ASSIGNMENTS = sorted(p.name for p in (ROOT / "autograder" / "graders").iterdir() if (p / "manifest.toml").is_file())
+
+
+def hidden_points(assignment: str) -> dict[str, float]:
+    """``<file stem>::<test>`` -> points, read from the grader sources without importing them."""
+    tests = {}
+    for path in sorted((ROOT / "autograder" / "graders" / assignment).glob("test_*.py")):
+        for node in ast.parse(path.read_text()).body:
+            if isinstance(node, ast.FunctionDef) and node.name.startswith("test_"):
+                marks = [
+                    d.args[0].value
+                    for d in node.decorator_list
+                    if isinstance(d, ast.Call) and getattr(d.func, "attr", "") == "points"
+                ]
+                tests[f"{path.stem.removeprefix('test_')}::{node.name}"] = float(marks[0]) if marks else 0.0
+    return tests
+
+
+def test_there_are_assignments() -> None:
+    assert {"a0_warmup", "a1_ngrams"} <= set(ASSIGNMENTS)
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_grade_cells_carry_their_hidden_tests_points(assignment: str) -> None:
+    nb = nbformat.read(ROOT / "assignments" / "source" / assignment / f"{assignment}.ipynb", as_version=4)
+    grade_cells = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade")]
+    auto = [
+        GradeCellInfo(c.metadata.nbgrader.grade_id, assignment, float(c.metadata.nbgrader.points))
+        for c in grade_cells
+        if c.cell_type == "code"
+    ]
+    manual = sum(float(c.metadata.nbgrader.points) for c in grade_cells if c.cell_type == "markdown")
+    tests = hidden_points(assignment)
+    manifest = load_manifest(assignment)
+    assert sum(tests.values()) == manifest.total_points
+    mapping = map_tests_to_cells(tests, auto)
+    for cell in auto:
+        mine = [name for name, target in mapping.items() if target.name == cell.name]
+        assert sum(tests[name] for name in mine) == cell.max_score, f"{cell.name}: cell points vs hidden tests {mine}"
+    assert sum(cell.max_score for cell in auto) == manifest.total_points
+    assert manual + manifest.total_points in (manifest.total_points, 100)  # A0 has no written part; A1 adds to 100

@@ -18,6 +18,8 @@ from matplotlib.ticker import LogLocator, NullFormatter, StrMethodFormatter
 
 __all__ = [
     "bpe_merge_explorer",
+    "describe",
+    "install_alt_text",
     "plot_batch",
     "plot_copying",
     "plot_distribution",
@@ -235,6 +237,56 @@ def plot_batch(
     ax.set_ylabel("sequence")
     ax.set_title("ids (grey: padding, attention mask = 0)")
     return fig
+
+
+# ------------------------------------------------------------------------------------------------ alt text
+
+
+def describe(fig: Figure) -> str:
+    """Alt text for a figure, from its titles and axis labels: what it shows, for readers who cannot see it."""
+    parts = []
+    suptitle = fig.get_suptitle() if hasattr(fig, "get_suptitle") else ""
+    if suptitle:
+        parts.append(suptitle)
+    for ax in fig.axes:
+        title, x, y = ax.get_title(), ax.get_xlabel(), ax.get_ylabel()
+        axes_labels = " against ".join(label for label in (y, x) if label)
+        text = ": ".join(part for part in (title, axes_labels) if part)
+        if text and text not in parts:
+            parts.append(text)
+    return "Figure: " + "; ".join(parts) if parts else "Figure without a title"
+
+
+def install_alt_text(shell: Any | None = None) -> bool:
+    """Make IPython attach :func:`describe`'s alt text to every matplotlib figure it displays as PNG.
+
+    The text travels in the output's metadata (``{"image/png": {"alt": ...}}``), where HTML exports read it.
+    Called when this module is imported inside IPython; returns False outside IPython.
+    """
+    if shell is None:
+        try:
+            from IPython import get_ipython
+        except ImportError:
+            return False
+        shell = get_ipython()
+    if shell is None:
+        return False
+    from IPython.core.pylabtools import print_figure
+
+    # matplotlib picks its backend at the first figure, and IPython's inline backend then registers its own PNG
+    # formatter; make that happen now, so that ours, registered after it, is the one used.
+    plt.close(plt.figure())
+
+    def png_with_alt(fig: Figure) -> tuple[Any, dict[str, str]] | None:
+        if not fig.axes and not fig.lines:
+            return None
+        return print_figure(fig, "png", bbox_inches="tight", base64=True), {"alt": describe(fig)}
+
+    shell.display_formatter.formatters["image/png"].for_type(Figure, png_with_alt)
+    return True
+
+
+install_alt_text()
 
 
 # ----------------------------------------------------------------------------------------------- explorers

@@ -146,3 +146,21 @@ def test_plot_copying_and_model_size() -> None:
     fig = viz.plot_model_size([1, 2, 3], [10, 80, 95], training_tokens=100)
     stored, reference = fig.axes[0].get_lines()
     assert list(stored.get_ydata()) == [10, 80, 95] and list(reference.get_ydata()) == [100, 100]
+
+
+def test_describe_gives_alt_text_from_titles_and_labels() -> None:
+    fig = viz.plot_sparsity([1, 2], [0.1, 0.5], "Tiny Shakespeare")
+    assert viz.describe(fig) == (
+        "Figure: Sparsity: Tiny Shakespeare: held-out n-grams never seen (%) against n (order of the n-gram)"
+    )
+    assert viz.describe(plt.figure()) == "Figure without a title"
+
+
+def test_ipython_displays_figures_with_alt_text() -> None:
+    from IPython.core.interactiveshell import InteractiveShell
+
+    shell = InteractiveShell.instance()
+    assert viz.install_alt_text(shell)
+    fig = viz.plot_copying([1, 2], [0.0, 0.5], k=5)
+    data, metadata = shell.display_formatter.format(fig)
+    assert data["image/png"] and metadata["image/png"]["alt"].startswith("Figure: Verbatim copying")

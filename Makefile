@@ -43,7 +43,7 @@ slides: $(STAMP)  ## export every lecture as a reveal.js deck into build/slides/
 	$(BIN)/jupyter nbconvert --to slides lectures/*.ipynb --output-dir build/slides
 
 demo: $(STAMP)  ## release A0, grade sample submissions (honest, buggy, malicious, malformed), print the gradebook
-	$(BIN)/python -m autograder.demo
+	$(BIN)/python -m autograder.authoring.demo
 
 clean:  ## remove the venv and generated files
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis build dist *.egg-info

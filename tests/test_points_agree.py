@@ -12,8 +12,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder.manifest import load_manifest
-from autograder.nbgrader_bridge import GradeCellInfo, map_tests_to_cells
+from autograder.bridges.nbgrader import GradeCellInfo, map_tests_to_cells
+from autograder.engine.manifest import load_manifest
 
 ROOT = Path(__file__).resolve().parents[1]
 ASSIGNMENTS = sorted(p.name for p in (ROOT / "autograder" / "graders").iterdir() if (p / "manifest.toml").is_file())

@@ -20,10 +20,12 @@ def load_mutants():
     return module
 
 
-def hidden_tests(engine_names: bool = False) -> dict[str, float]:
-    """test function name (or the engine's ``<file stem>::<function>``) -> points, read without importing."""
+def hidden_tests(engine_names: bool = False, graders: Path = GRADERS) -> dict[str, float]:
+    """test function name (or the engine's ``<file stem>::<function>``) -> points, read without importing.
+
+    ``graders``: the folder of an assignment's hidden tests (A1's by default)."""
     tests = {}
-    for path in sorted(GRADERS.glob("test_*.py")):
+    for path in sorted(graders.glob("test_*.py")):
         stem = path.stem.removeprefix("test_")
         for node in ast.parse(path.read_text()).body:
             if isinstance(node, ast.FunctionDef) and node.name.startswith("test_"):

@@ -1,4 +1,5 @@
-"""One points scheme per assignment: every grade cell is worth what its hidden tests are worth.
+"""One points scheme per assignment (all of them; it lives beside A1's helpers, which it uses):
+every grade cell is worth what its hidden tests are worth.
 
 The notebook students read (grade-cell points), the gradebook (nbgrader reads the same cells) and the feedback (the
 hidden tests' points) must agree; manual points (written answers) plus the autograded total make the assignment.
@@ -6,32 +7,14 @@ hidden tests' points) must agree; manual points (written answers) plus the autog
 
 from __future__ import annotations
 
-import ast
-from pathlib import Path
-
 import nbformat
 import pytest
+from a1_support import ROOT, hidden_tests
 
 from autograder.bridges.nbgrader import GradeCellInfo, map_tests_to_cells
 from autograder.engine.manifest import load_manifest
 
-ROOT = Path(__file__).resolve().parents[1]
 ASSIGNMENTS = sorted(p.name for p in (ROOT / "autograder" / "graders").iterdir() if (p / "manifest.toml").is_file())
-
-
-def hidden_points(assignment: str) -> dict[str, float]:
-    """``<file stem>::<test>`` -> points, read from the grader sources without importing them."""
-    tests = {}
-    for path in sorted((ROOT / "autograder" / "graders" / assignment).glob("test_*.py")):
-        for node in ast.parse(path.read_text()).body:
-            if isinstance(node, ast.FunctionDef) and node.name.startswith("test_"):
-                marks = [
-                    d.args[0].value
-                    for d in node.decorator_list
-                    if isinstance(d, ast.Call) and getattr(d.func, "attr", "") == "points"
-                ]
-                tests[f"{path.stem.removeprefix('test_')}::{node.name}"] = float(marks[0]) if marks else 0.0
-    return tests
 
 
 def test_there_are_assignments() -> None:
@@ -48,7 +31,7 @@ def test_grade_cells_carry_their_hidden_tests_points(assignment: str) -> None:
         if c.cell_type == "code"
     ]
     manual = sum(float(c.metadata.nbgrader.points) for c in grade_cells if c.cell_type == "markdown")
-    tests = hidden_points(assignment)
+    tests = hidden_tests(engine_names=True, graders=ROOT / "autograder" / "graders" / assignment)
     manifest = load_manifest(assignment)
     assert sum(tests.values()) == manifest.total_points
     mapping = map_tests_to_cells(tests, auto)

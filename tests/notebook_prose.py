@@ -1,4 +1,4 @@
-"""The rule that keeps notebook prose honest: a number typed into a Markdown cell must be backed by a cell.
+r"""The rule that keeps notebook prose honest: a number typed into a Markdown cell must be backed by a cell.
 
 A measured number (a perplexity, a vocabulary size, a percentage) may appear in a lecture's text only as the output
 of a code cell (``display(Markdown(f"..."))``), so it changes when the data or the code does. A Markdown cell may

@@ -163,6 +163,7 @@ def test_lecture_exports_as_slides(path: Path, tmp_path: Path) -> None:
     assert slides >= 5 and deck.count("<section") >= slides  # one reveal.js section per slide (and subslide)
 
 
+@pytest.mark.slow
 def test_rise_is_installed_in_the_lab() -> None:
     result = subprocess.run(
         [sys.executable, "-m", "jupyter", "labextension", "list"], capture_output=True, text=True, timeout=120

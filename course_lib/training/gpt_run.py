@@ -19,11 +19,11 @@ from course_lib.decoding import generate
 from course_lib.device import get_device, seed_everything
 from course_lib.errors import CourseError
 from course_lib.models.gpt import GPT, GPTConfig
-from course_lib.tokenizers import CharTokenizer
+from course_lib.tokenizers import Tokenizer
+from course_lib.tokenizers.registry import build_tokenizer, encode, tokenizer_from_state, tokenizer_to_state
 from course_lib.training.checkpoint import has_checkpoint, load_checkpoint
 from course_lib.training.config import TrainConfig
 from course_lib.training.presets import default_preset_name, get_preset, train_config_for
-from course_lib.training.tokenizer_io import build_tokenizer, encode, tokenizer_from_state, tokenizer_to_state
 from course_lib.training.trainer import METRICS_FILE, Trainer, train_val_split
 
 SAMPLE_PROMPT = "\n"
@@ -42,7 +42,8 @@ class _RunSpec:
 
     corpus: str
     preset: str
-    tokenizer: CharTokenizer
+    tokenizer: Tokenizer
+    tokenizer_spec: str  # how it was built: "char", "bpe:512"
     model_config: GPTConfig
     train_config: TrainConfig
     state: dict[str, Any] | None = None  # the checkpoint to continue from
@@ -84,6 +85,7 @@ def prepare_gpt_run(
             corpus,
             chosen.name,
             tok,
+            tokenizer or "char",
             GPTConfig(vocab_size=tok.vocab_size, **chosen.model),
             train_config_for(chosen, dev, steps=steps, compile=compile, seed=seed),
         )
@@ -105,6 +107,7 @@ def prepare_gpt_run(
         "corpus": spec.corpus,
         "preset": spec.preset,
         "tokenizer": tokenizer_to_state(spec.tokenizer),
+        "tokenizer_spec": spec.tokenizer_spec,
         "model_config": spec.model_config.to_dict(),
     }
     trainer = Trainer(
@@ -140,7 +143,7 @@ def _resumed_spec(
     for given, saved, what in (
         (corpus, meta["corpus"], "corpus"),
         (preset, meta["preset"], "preset"),
-        (tokenizer, meta["tokenizer"]["kind"], "tokenizer"),
+        (tokenizer, meta.get("tokenizer_spec", "char"), "tokenizer"),
     ):
         if given is not None and given != saved:
             raise CourseError(f"--{what} {given} does not match the checkpoint's {what} {saved}")
@@ -155,13 +158,14 @@ def _resumed_spec(
         meta["corpus"],
         meta["preset"],
         tokenizer_from_state(meta["tokenizer"]),
+        meta.get("tokenizer_spec", "char"),
         GPTConfig.from_dict(meta["model_config"]),
         config,
         state,
     )
 
 
-def load_gpt(checkpoint_dir: str | Path, device: str | None = None) -> tuple[GPT, CharTokenizer]:
+def load_gpt(checkpoint_dir: str | Path, device: str | None = None) -> tuple[GPT, Tokenizer]:
     """The trained model (eval mode, on ``device``) and tokenizer saved in ``checkpoint_dir``."""
     dev = resolve_device(device)
     state = load_checkpoint(checkpoint_dir)
@@ -175,7 +179,7 @@ def load_gpt(checkpoint_dir: str | Path, device: str | None = None) -> tuple[GPT
 
 def sample_text(
     model: GPT,
-    tokenizer: CharTokenizer,
+    tokenizer: Tokenizer,
     prompt: str,
     max_new_tokens: int,
     *,

@@ -105,9 +105,9 @@ def handmade_gpt2_files(tmp_path: Path) -> tuple[Path, Path]:
     return vocab_path, merges_path
 
 
-def test_from_files_on_handmade_gpt2_pair(tmp_path: Path):
+def test_from_gpt2_files_on_handmade_gpt2_pair(tmp_path: Path):
     vocab_path, merges_path = handmade_gpt2_files(tmp_path)
-    tok = BPETokenizer.from_files(vocab_path, merges_path, special_tokens=[EOT])
+    tok = BPETokenizer.from_gpt2_files(vocab_path, merges_path, special_tokens=[EOT])
     # " the": Ġ t h e -> (Ġ,t) -> (h,e) -> (Ġt,he) = Ġthe.  " hello": Ġ h e l l o -> (h,e) -> (l,l) -> (ll,o).
     assert tok.encode(" the hello") == [258, ord(" "), 257, 260]
     assert tok.encode(" the" + EOT + "!") == [258, 261, ord("!")]

@@ -7,11 +7,11 @@ import torch
 
 from course_lib import cli
 from course_lib.errors import CourseError
+from course_lib.tokenizers.registry import build_tokenizer, tokenizer_from_state, tokenizer_to_state
 from course_lib.training import presets
 from course_lib.training.config import TrainConfig
 from course_lib.training.gpt_run import load_gpt, prepare_gpt_run, sample_text
 from course_lib.training.presets import PRESETS, Preset, train_config_for
-from course_lib.training.tokenizer_io import build_tokenizer, tokenizer_from_state, tokenizer_to_state
 
 MICRO = Preset(
     name="micro",

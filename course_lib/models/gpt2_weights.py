@@ -22,7 +22,6 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 
-import torch
 from torch import Tensor
 
 from course_lib.errors import CourseError

@@ -93,10 +93,16 @@ def mean_across_ranks(value: float, context: DistContext, device: torch.device) 
 
 def default_threads(world_size: int = 1) -> int:
     """Intra-op threads per process: the cores this process may use, shared among the ranks on this machine,
-    minus one left for everything else when there are more than two (see ``llmcourse train --threads``)."""
+    minus one left for everything else (at least one thread; ``llmcourse train --threads`` overrides it).
+
+    Why not every core: PyTorch's threads wait for each other at every operation, so one thread that shares
+    its core with another busy process stalls them all. ``bench/bench_threads.py`` on the course's 2-core
+    machine with other jobs running: 1 thread 2,627 tokens/s, 2 threads 743; with one more spinning
+    process 1,841 vs 249. One free core costs at most 1/cores of the speed on an idle machine and avoids
+    that cliff on a busy one."""
     try:
         cores = len(os.sched_getaffinity(0))
     except AttributeError:  # macOS, Windows
         cores = os.cpu_count() or 1
     share = max(1, cores // max(1, world_size))
-    return share - 1 if share > 2 else share
+    return max(1, share - 1)

@@ -75,6 +75,7 @@ def prepare_run(
     progress: bool = True,
     verbose: bool = True,
     dist: DistContext = SINGLE,
+    finished_ok: bool = False,
 ) -> Trainer:
     """A :class:`Trainer` for a fresh run, or (``resume=True``) the run saved in ``out``, ready to ``fit()``.
 
@@ -83,13 +84,14 @@ def prepare_run(
     ``data``: a directory written by ``llmcourse prepare`` (then ``corpus`` and ``tokenizer`` come from it).
     ``preset``: a name from ``PRESETS`` or a :class:`Preset` (the sweep runner builds one per grid point).
     Under ``torchrun`` pass ``dist`` (:func:`~course_lib.training.distributed.init_distributed`).
+    ``finished_ok``: resuming a finished run returns its trainer (``fit()`` then does nothing) instead of an error.
     """
     dev = device if isinstance(device, torch.device) else resolve_device(device)
     if resume:
         spec = _resumed_spec(out, model=model, corpus=corpus, data=data, tokenizer=tokenizer, preset=preset)
         overrides_train = {k: v for k, v in (("max_steps", steps), ("compile", compile)) if v is not None}
         spec.train_config = dataclasses.replace(spec.train_config, **overrides_train)
-        if spec.train_config.max_steps <= spec.state["step"]:
+        if spec.train_config.max_steps <= spec.state["step"] and not finished_ok:
             raise CourseError(
                 f"the run in {str(out)!r} already finished {spec.state['step']} steps; "
                 f"pass --steps N with N > {spec.state['step']} to train longer"

@@ -182,9 +182,10 @@ def run_sweep(
             ),
         )
         trainer = _sweep_trainer(prepare_run, preset, grid, run_dir, dev, progress)
-        if progress:
-            print(f"sweep: {name} ({steps} steps of {train_config.tokens_per_step} tokens)", flush=True)
-        trainer.fit()
+        if trainer.step < trainer.config.max_steps:  # else it finished before its row was written
+            if progress:
+                print(f"sweep: {name} ({steps} steps of {train_config.tokens_per_step} tokens)", flush=True)
+            trainer.fit()
         row = _row(name, model_fields, trainer)
         rows.append(row)
         _append_row(out, row)
@@ -197,7 +198,7 @@ def _sweep_trainer(prepare_run, preset, grid: dict[str, Any], run_dir: Path, dev
     from course_lib.training.checkpoint import has_checkpoint
 
     if has_checkpoint(run_dir):
-        return prepare_run(out=run_dir, resume=True, device=dev, progress=progress, verbose=False)
+        return prepare_run(out=run_dir, resume=True, device=dev, progress=progress, verbose=False, finished_ok=True)
     if "data" in grid:
         source = {"data": grid["data"]}
     else:

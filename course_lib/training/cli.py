@@ -55,6 +55,11 @@ def _register_train(subparsers: argparse._SubParsersAction) -> None:
     )
     train.add_argument("--seed", type=int, help="random seed of a fresh run (default: the preset's)")
     train.add_argument(
+        "--grad-accum-steps",
+        type=int,
+        help="micro-batches per optimizer step, a multiple of the number of torchrun ranks (default: the preset's)",
+    )
+    train.add_argument(
         "--threads",
         type=int,
         help="torch threads per process (default: the usable cores shared among the ranks, one left free when "
@@ -165,6 +170,7 @@ def run_train(args: argparse.Namespace) -> int:
             device=device,
             compile=args.compile,
             seed=args.seed,
+            grad_accum_steps=args.grad_accum_steps,
             progress=not args.no_progress,
             dist=dist,
         )

@@ -72,6 +72,7 @@ def prepare_run(
     device: str | torch.device | None = None,
     compile: bool | None = None,
     seed: int | None = None,
+    grad_accum_steps: int | None = None,
     progress: bool = True,
     verbose: bool = True,
     dist: DistContext = SINGLE,
@@ -97,7 +98,7 @@ def prepare_run(
                 f"pass --steps N with N > {spec.state['step']} to train longer"
             )
     else:
-        spec = _fresh_spec(model, corpus, data, tokenizer, preset, dev, steps, compile, seed)
+        spec = _fresh_spec(model, corpus, data, tokenizer, preset, dev, steps, compile, seed, grad_accum_steps)
         if out is not None and has_checkpoint(out):
             raise CourseError(
                 f"{str(out)!r} already holds a checkpoint: pass --resume to continue it, or choose another --out"
@@ -105,8 +106,13 @@ def prepare_run(
         if out is not None and dist.is_main:
             (Path(out) / METRICS_FILE).unlink(missing_ok=True)  # a log without its checkpoint is stale
 
-    train_ids, val_ids = _token_splits(spec)
     config = spec.train_config
+    if config.grad_accum_steps % dist.world_size:
+        raise CourseError(
+            f"{dist.world_size} ranks cannot share {config.grad_accum_steps} micro-batches per step: pass "
+            f"--grad-accum-steps with a multiple of {dist.world_size} (the global batch grows with it)"
+        )
+    train_ids, val_ids = _token_splits(spec)
     kind = get_model_kind(spec.model)
     seed_everything(config.seed)  # the model's initial weights; a resumed run restores every RNG below
     net = kind.build(spec.model_config)
@@ -157,6 +163,7 @@ def _fresh_spec(
     steps: int | None,
     compile: bool | None,
     seed: int | None,
+    grad_accum_steps: int | None,
 ) -> _RunSpec:
     kind = get_model_kind(model)
     chosen = preset if isinstance(preset, Preset) else get_preset(preset or default_preset_name(dev, kind.name))
@@ -176,7 +183,9 @@ def _fresh_spec(
         model_config = kind.make_config(tok.vocab_size, chosen.model)
     except (TypeError, ValueError) as err:
         raise CourseError(f"model settings: {err}") from None
-    train_config = train_config_for(chosen, dev, steps=steps, compile=compile, seed=seed)
+    train_config = train_config_for(
+        chosen, dev, steps=steps, compile=compile, seed=seed, grad_accum_steps=grad_accum_steps
+    )
     return _RunSpec(kind.name, corpus_name, data, chosen.name, tok, spec_name, model_config, train_config)
 
 

@@ -107,6 +107,7 @@ def train_config_for(
     steps: int | None = None,
     compile: bool | None = None,
     seed: int | None = None,
+    grad_accum_steps: int | None = None,
 ) -> TrainConfig:
     """The preset's TrainConfig with command-line overrides; warns when the preset targets another device."""
     if device.type != preset.device_type:
@@ -125,4 +126,8 @@ def train_config_for(
         overrides["compile"] = compile
     if seed is not None:
         overrides["seed"] = seed
+    if grad_accum_steps is not None:
+        if grad_accum_steps < 1:
+            raise CourseError(f"--grad-accum-steps must be at least 1, got {grad_accum_steps}")
+        overrides["grad_accum_steps"] = grad_accum_steps
     return dataclasses.replace(preset.train, **overrides)

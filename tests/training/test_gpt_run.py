@@ -221,3 +221,14 @@ def test_train_help_states_cpu_tiny_time_as_the_readme_does(capsys):
     assert description in help_text
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
     assert description in readme
+
+
+def test_grad_accum_steps_flag_and_rank_divisibility(tmp_path):
+    from course_lib.training.distributed import DistContext
+
+    trainer = prepare_gpt_run(corpus="pydocs", preset="micro", grad_accum_steps=3, progress=False)
+    assert trainer.config.grad_accum_steps == 3 and trainer.config.tokens_per_step == 3 * 4 * 16
+    with pytest.raises(CourseError, match="pass --grad-accum-steps with a multiple of 2"):
+        prepare_gpt_run(corpus="pydocs", preset="micro", grad_accum_steps=3, dist=DistContext(0, 0, 2))
+    with pytest.raises(CourseError, match="--grad-accum-steps must be at least 1"):
+        prepare_gpt_run(corpus="pydocs", preset="micro", grad_accum_steps=0)

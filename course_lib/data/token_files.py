@@ -25,6 +25,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from course_lib.errors import CourseError
+from course_lib.files import atomic_write
 
 META_FILE = "meta.json"
 FORMAT = "course_lib.token_files/1"
@@ -70,22 +71,14 @@ def _encode_in_chunks(tokenizer: Any, text: str, bar: tqdm) -> Iterator[list[int
 
 def write_tokens(path: str | os.PathLike, id_chunks: Iterable[list[int]], dtype: np.dtype) -> int:
     """Append each chunk of ids to ``path`` (written to a temporary name, renamed when done); returns the count."""
-    path = Path(path)
-    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     count = 0
-    try:
-        with open(temp, "wb") as handle:
-            for ids in id_chunks:
-                array = np.asarray(ids, dtype=np.int64)
-                if array.size and (array.min() < 0 or array.max() >= np.iinfo(dtype).max + 1):
-                    raise CourseError(f"token id out of range for {dtype.name} while writing {path.name}")
-                array.astype(dtype).tofile(handle)
-                count += array.size
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp, path)
-    finally:
-        temp.unlink(missing_ok=True)
+    with atomic_write(path) as handle:
+        for ids in id_chunks:
+            array = np.asarray(ids, dtype=np.int64)
+            if array.size and (array.min() < 0 or array.max() >= np.iinfo(dtype).max + 1):
+                raise CourseError(f"token id out of range for {dtype.name} while writing {Path(path).name}")
+            array.astype(dtype).tofile(handle)
+            count += array.size
     return count
 
 
@@ -120,9 +113,8 @@ def prepare_dataset(
         "val_tokens": counts["val"],
         "chars": len(text),
     }
-    temp = out / f".{META_FILE}.{os.getpid()}.tmp"
-    temp.write_text(json.dumps(meta, indent=1), encoding="utf-8")
-    os.replace(temp, out / META_FILE)  # last: its presence means the dataset is complete
+    with atomic_write(out / META_FILE, "w", encoding="utf-8") as handle:  # last: it marks the dataset complete
+        handle.write(json.dumps(meta, indent=1))
     return meta
 
 

@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from course_lib.errors import CourseError
+from course_lib.files import atomic_write
 
 RESULTS_JSONL = "results.jsonl"
 RESULTS_CSV = "results.csv"
@@ -238,9 +239,7 @@ def _append_row(out: Path, row: dict[str, Any]) -> None:
 
 
 def _write_csv(out: Path, rows: list[dict[str, Any]]) -> None:
-    temp = out / f".{RESULTS_CSV}.tmp"
-    with open(temp, "w", encoding="utf-8", newline="") as handle:
+    with atomic_write(out / RESULTS_CSV, "w", encoding="utf-8", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=ROW_FIELDS, extrasaction="ignore")
         writer.writeheader()
         writer.writerows(rows)
-    os.replace(temp, out / RESULTS_CSV)

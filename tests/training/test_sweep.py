@@ -13,6 +13,7 @@ from course_lib.training import sweep
 from course_lib.training.checkpoint import load_checkpoint
 
 
+@pytest.mark.slow  # trains 4 small runs twice over: ~10 s on a busy 2-core machine
 def test_smoke_grid_rows_resume_and_csv(tmp_path, capsys):
     out = tmp_path / "sweep"
     assert cli.main(["sweep", "--grid", "smoke", "--out", str(out), "--no-progress", "--threads", "1"]) == 0

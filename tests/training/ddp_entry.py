@@ -34,10 +34,9 @@ DDP_MICRO = Preset(
         sample_tokens=0,
     ),
 )
-presets.PRESETS[DDP_MICRO.name] = DDP_MICRO
 
-if os.environ.get("KILL_AT_STEP"):
-    kill_at = int(os.environ["KILL_AT_STEP"])
+
+def die_after_step(kill_at: int) -> None:
     real_train_step = Trainer.train_step
 
     def train_step_then_die(self: Trainer) -> float:
@@ -48,5 +47,9 @@ if os.environ.get("KILL_AT_STEP"):
 
     Trainer.train_step = train_step_then_die
 
+
 if __name__ == "__main__":
+    presets.PRESETS[DDP_MICRO.name] = DDP_MICRO
+    if os.environ.get("KILL_AT_STEP"):
+        die_after_step(int(os.environ["KILL_AT_STEP"]))
     sys.exit(cli.main(sys.argv[1:]))

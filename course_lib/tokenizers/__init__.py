@@ -12,7 +12,6 @@ from course_lib.tokenizers.bpe import BPETokenizer
 from course_lib.tokenizers.bpe_train import BPETrainer, Merge, train_bpe
 from course_lib.tokenizers.pretokenize import GPT2_PATTERN, split_on_special_tokens
 from course_lib.tokenizers.simple import CharTokenizer, WordTokenizer
-from course_lib.tokenizers.vocab import Vocab
 from course_lib.tokenizers.wordpiece import WordPieceTokenizer
 
 __all__ = [
@@ -22,7 +21,6 @@ __all__ = [
     "CharTokenizer",
     "Merge",
     "Tokenizer",
-    "Vocab",
     "WordPieceTokenizer",
     "WordTokenizer",
     "load_tokenizer",

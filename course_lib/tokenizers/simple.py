@@ -15,8 +15,8 @@ from typing import Any
 
 import regex
 
+from course_lib.data.batching import PAD, UNK, Vocab
 from course_lib.tokenizers.base import JsonTokenizerFile
-from course_lib.tokenizers.vocab import PAD, UNK, Vocab
 
 # A word is a run of letters, digits, underscores and apostrophes inside a word ("don't"); every other
 # non-space character is a token on its own ("hello," -> "hello", ",").

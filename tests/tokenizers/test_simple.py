@@ -6,7 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from course_lib.tokenizers import CharTokenizer, Vocab, WordTokenizer
+from course_lib.data import Vocab
+from course_lib.tokenizers import CharTokenizer, WordTokenizer
 
 
 @given(st.text(min_size=1, max_size=100))

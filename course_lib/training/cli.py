@@ -73,7 +73,7 @@ def _register_prepare(subparsers: argparse._SubParsersAction) -> None:
     prep = subparsers.add_parser(
         "prepare",
         help="tokenize a corpus once into memory-mapped train.bin/val.bin for `train --data`",
-        description="Train the tokenizer on the first 90%% of the corpus and write DIR/train.bin, DIR/val.bin "
+        description="Train the tokenizer on the first 90% of the corpus and write DIR/train.bin, DIR/val.bin "
         "(uint16 or uint32 token ids) and DIR/meta.json. Files appear only when complete.",
     )
     prep.add_argument("--corpus", required=True, help="corpus name from `course_lib.data.list_corpora()`")

@@ -1,6 +1,6 @@
 """``llmcourse train``, ``prepare``, ``sweep`` and ``generate``.
 
-Also runnable on its own, which is how ``torchrun`` starts one copy per rank::
+Also runnable as a module (the ``llmcourse`` command line), which is how ``torchrun`` starts one copy per rank::
 
     torchrun --standalone --nproc_per_node=2 -m course_lib.training.cli train gpt --data data/shakespeare-char
 """
@@ -259,19 +259,7 @@ def _flag_names(message: str) -> str:
     return message
 
 
-def main(argv: list[str] | None = None) -> int:
-    """The training commands on their own (``python -m course_lib.training.cli``; what torchrun runs)."""
-    from course_lib.errors import CourseError
+if __name__ == "__main__":  # what torchrun starts: the whole `llmcourse` command line, one copy per rank
+    from course_lib.cli import main
 
-    parser = argparse.ArgumentParser(prog="llmcourse", description="llm-course training commands")
-    register(parser.add_subparsers(dest="command", metavar="COMMAND", required=True))
-    args = parser.parse_args(argv)
-    try:
-        return int(args.func(args) or 0)
-    except CourseError as err:
-        print(f"llmcourse {args.command}: error: {err}", file=sys.stderr)
-        return 2
-
-
-if __name__ == "__main__":
     sys.exit(main())

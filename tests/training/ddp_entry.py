@@ -12,7 +12,8 @@ from __future__ import annotations
 import os
 import sys
 
-from course_lib.training import cli, presets
+from course_lib import cli
+from course_lib.training import presets
 from course_lib.training.config import TrainConfig
 from course_lib.training.presets import Preset
 from course_lib.training.trainer import Trainer

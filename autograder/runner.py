@@ -218,10 +218,12 @@ def _run_all(
 ) -> list[SubmissionResult]:
     """Grade ``tasks``, ``jobs`` at a time. Tasks with an ``out_dir`` are written there by their supervisor
     (or here, as a grader error, when it died) and not returned; the others' results are returned."""
+    from . import zygote
     from .report import write_student_outputs
     from .sandbox import describe_exit, kill_uid, pick_uid
 
     _warm_up()
+    zygote.shared()  # workers come from this clean process, never from the runner or a supervisor
     backstop = manifest.limits.submission_seconds + SUPERVISOR_GRACE_SECONDS
     pending = list(reversed(tasks))
     running: dict[int, tuple[_Task, float, int | None, Path]] = {}
@@ -318,7 +320,6 @@ def supervise(manifest: Manifest, task: _Task, uid: int | None, seed: int) -> Su
     import pytest
     import torch
 
-    from . import worker
     from .notebook import SubmissionProblem, find_notebook, read_notebook
     from .plugin import GradingPlugin
     from .sandbox import ForkServer, SandboxSpec
@@ -345,8 +346,9 @@ def supervise(manifest: Manifest, task: _Task, uid: int | None, seed: int) -> Su
         files={manifest.notebook: loaded.data},
         hide=_hidden_dirs(manifest, task),
         limits=manifest.limits,
+        forbidden=tuple(sorted(manifest.forbidden.modules)),
     )
-    server = ForkServer(spec, lambda sock, isolation: worker.run(sock, cells, isolation))
+    server = ForkServer(spec, cells)  # forked from the clean zygote, not from us: we hold the secrets
     deadline = started + manifest.limits.submission_seconds
     session = WorkerSession(server, manifest.limits, deadline)
     base_seed = int(hashlib.sha256(f"{seed}:{manifest.assignment}:{loaded.sha256}".encode()).hexdigest()[:12], 16)

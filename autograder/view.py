@@ -73,7 +73,12 @@ def plan_view(forbidden_modules: tuple[str, ...] | frozenset[str]) -> View:
     absent = set()
     for name in (*ALWAYS_ABSENT, *forbidden_modules):
         absent |= _module_locations(name, entries)
+    trees = {t for t in trees if not _is_absent(os.path.basename(t), _leaves(absent, os.path.dirname(t)))}
     return View(_outermost(trees), frozenset(absent))
+
+
+def _leaves(absent: set[tuple[str, str]] | frozenset[tuple[str, str]], folder: str) -> frozenset[str]:
+    return frozenset(leaf for where, leaf in absent if where == folder)
 
 
 def _package_dir(name: str) -> str | None:
@@ -94,7 +99,7 @@ def _module_locations(name: str, entries: set[str]) -> set[tuple[str, str]]:
         folders.add(os.path.dirname(top_dir))
     found = set()
     for folder in folders:
-        parent = os.path.join(folder, *rest[:-1]) if rest else folder
+        parent = os.path.join(folder, top, *rest[:-1]) if rest else folder
         leaf = rest[-1] if rest else top
         if os.path.isdir(parent) and any(_is_absent(n, (leaf,)) for n in _listing(parent)):
             found.add((os.path.realpath(parent), leaf))
@@ -172,12 +177,14 @@ def enter_view(view: View) -> None:
     if _libc.syscall(SYS_PIVOT_ROOT, stage.encode(), f"{stage}/.old".encode()) != 0:
         err = ctypes.get_errno()
         raise OSError(err, f"pivot_root: {os.strerror(err)}")
-    os.chdir("/")
-    if _libc.umount2(b"/.old", MNT_DETACH) != 0:
-        err = ctypes.get_errno()
-        raise OSError(err, f"detaching the old root: {os.strerror(err)}")
-    os.rmdir("/.old")
-    _mount(None, "/", None, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, "size=16m,mode=0755")
+    try:  # past this point there is no going back to the old root: a failure ends the worker
+        os.chdir("/")
+        if _libc.umount2(b"/.old", MNT_DETACH) != 0:
+            raise OSError(ctypes.get_errno(), "detaching the old root")
+        os.rmdir("/.old")
+        _mount(None, "/", None, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, "size=16m,mode=0755")
+    except OSError:
+        os._exit(71)
 
 
 def _graft(path: str, stage: str, absent: frozenset[tuple[str, str]], drop: frozenset[str] = frozenset()) -> None:
@@ -198,7 +205,7 @@ def _graft(path: str, stage: str, absent: frozenset[tuple[str, str]], drop: froz
         return
     # a folder that holds something absent: rebuild it entry by entry
     os.chmod(target, stat.S_IMODE(os.stat(path).st_mode) | 0o555)
-    leaves = frozenset(leaf for folder, leaf in absent if folder == path) | drop
+    leaves = _leaves(absent, path) | drop
     for name in sorted(os.listdir(path)):
         if not _is_absent(name, leaves):
             _graft(os.path.join(path, name), stage, absent, leaves if name == "__pycache__" else frozenset())

@@ -180,16 +180,18 @@ def neutralise_ipython(source: str, budget: IPythonBudget | None = None) -> str:
     IPython's own transformer is exact but superlinear in the lines it rewrites (seconds for a few hundred
     ``!`` lines), and it runs here, in the trusted process, before any limit applies. So the common case,
     a ``!shell`` or ``%magic`` line that is a whole logical line, or a ``%%cell magic``, is rewritten
-    directly (one tokenizer pass, linear); what is left goes through IPython's transformer only while the
-    submission's ``budget`` of characters lasts (a cell past it is left as it is: the worker then reports
-    its syntax error, as for any invalid cell)."""
+    directly (one tokenizer pass, linear); what is left goes through IPython's transformer only for a cell
+    with at most ``IPYTHON_MAX_LINES`` lines holding ``%``, ``!`` or ``?``, and while the submission's
+    ``budget`` of characters lasts (any other cell is left as it is: if it needed the rewrite, the worker
+    reports its syntax error, as for any invalid cell)."""
     if not any(ch in source for ch in "%!?"):
         return source
     source = _rewrite_simple_lines(source)
     if not any(ch in source for ch in "%!?"):
         return source
     budget = budget if budget is not None else IPythonBudget()
-    if len(source) > budget.chars_left:
+    special = sum(any(ch in line for ch in "%!?") for line in source.splitlines())
+    if len(source) > budget.chars_left or special > IPYTHON_MAX_LINES:
         return source
     budget.chars_left -= len(source)
     from IPython.core.inputtransformer2 import TransformerManager
@@ -198,6 +200,9 @@ def neutralise_ipython(source: str, budget: IPythonBudget | None = None) -> str:
         return TransformerManager().transform_cell(source)
     except Exception:  # noqa: BLE001 - leave it to the worker's compile() to report the syntax error
         return source
+
+
+IPYTHON_MAX_LINES = 20
 
 
 @dataclass

@@ -34,6 +34,7 @@ DYNAMIC_CALLS = frozenset({"exec", "eval", "compile", "__import__", "vars", "glo
 DYNAMIC_ATTRS = frozenset({"__dict__", "__getattribute__", "__builtins__", "modules", "import_module"})
 BUILTIN_NAMES = frozenset(dir(builtins))
 SCAN_RECURSION_LIMIT = 20_000
+ALWAYS_FORBIDDEN = frozenset({"autograder"})  # the grading engine: no submission has any use for it
 
 
 @dataclass(frozen=True)
@@ -324,7 +325,7 @@ class _Visitor(ast.NodeVisitor):
         return any(path == r or path.startswith(r + ".") for r in self.rules.roots)
 
     def _forbidden_module(self, path: str) -> bool:
-        return any(path == m or path.startswith(m + ".") for m in self.rules.modules)
+        return any(path == m or path.startswith(m + ".") for m in self.rules.modules | ALWAYS_FORBIDDEN)
 
     def _check_path(self, path: str | None, node: ast.AST, importing: bool = False) -> None:
         if not path:

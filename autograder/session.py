@@ -224,7 +224,7 @@ class WorkerSession:
             protocol.send(worker.sock.fileno(), message, arrays)
             deadline = min(time.monotonic() + self.limits.call_seconds, self.deadline)
             reply, reply_arrays = self._read(worker, deadline)
-            return self._check_reply(reply, reply_arrays, request_id, what, make_object)
+            return self._check_reply(reply, reply_arrays, request_id, what, make_object, header.get("op"))
         except _Timeout:
             self._stop()
             failure = StudentCodeError(
@@ -261,13 +261,22 @@ class WorkerSession:
             arrays += g
         return {**header, "id": request_id, "args": tree_args, "kwargs": tree_kwargs, "grad": grad_tree}, arrays
 
-    def _check_reply(self, reply: dict, arrays: list, request_id: int, what: str, make_object: Any) -> tuple:
+    def _check_reply(
+        self, reply: dict, arrays: list, request_id: int, what: str, make_object: Any, op: str | None
+    ) -> tuple:
+        """The value and gradients of a valid reply (see :func:`protocol.decode`); only the answer to a
+        ``new`` request is an object reference, and it is nothing else."""
         if reply.get("id") != request_id or type(reply.get("ok")) is not bool:
             raise protocol.ProtocolError("reply does not answer the request")
         if reply["ok"]:
             if set(reply) != REPLY_KEYS_OK:
                 raise protocol.ProtocolError("reply has unexpected fields")
-            value = protocol.decode(reply["value"], arrays, make_object=make_object)
+            is_reference = type(reply["value"]) is dict and set(reply["value"]) == {"$object", "type"}
+            if (op == "new") != is_reference:
+                raise protocol.ProtocolError(
+                    f"the answer to a {op!r} request {'is' if is_reference else 'is not'} an object reference"
+                )
+            value = protocol.decode(reply["value"], arrays, make_object=make_object if op == "new" else None)
             grads = protocol.decode(reply["grads"], arrays)
             return value, grads
         if set(reply) != REPLY_KEYS_ERROR or reply["kind"] not in ERROR_KINDS or type(reply["message"]) is not str:

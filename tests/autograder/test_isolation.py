@@ -21,7 +21,8 @@ from pathlib import Path
 import ag_notebooks as nbs
 import pytest
 
-from autograder.runner import GRADED, grade_batch
+from autograder.engine.runner import grade_batch
+from autograder.results import GRADED
 
 # halves of the secrets; a probe gets them hex-encoded and looks for the two halves side by side in memory
 SEED_HALVES = ("7351", "904618")

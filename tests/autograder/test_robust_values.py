@@ -11,12 +11,13 @@ import numpy as np
 import pytest
 from IPython.core.inputtransformer2 import TransformerManager
 
-from autograder import checks, protocol
-from autograder.manifest import Limits, load_manifest
-from autograder.notebook import neutralise_ipython, read_notebook
-from autograder.report import write_atomic
-from autograder.scan import ForbiddenRules, scan_cells
-from autograder.session import StudentCodeError, WorkerSession, readable
+from autograder import checks
+from autograder.engine.manifest import Limits, load_manifest
+from autograder.engine.notebook import neutralise_ipython, read_notebook
+from autograder.engine.report import write_atomic
+from autograder.engine.scan import ForbiddenRules, scan_cells
+from autograder.engine.session import StudentCodeError, WorkerSession, readable
+from autograder.sandbox import protocol
 
 
 def over_the_wire(value):

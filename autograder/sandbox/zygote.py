@@ -7,7 +7,7 @@ zygote) that imports what workers need (NumPy, PyTorch, the worker's side of the
 no grader, no oracle, no manifest of seeds, no student. For each submission its supervisor hands the zygote one
 end of a socket pair; the zygote forks a fork server that reads its one student's cells and sandbox over that
 socket (the zygote itself never reads them, so no student's data is ever in its memory) and starts that
-student's workers (see :mod:`autograder.sandbox`)::
+student's workers (see :mod:`.forkserver`)::
 
     runner ── supervisor (trusted: hidden tests, seed)          one per submission
       └── zygote (fresh interpreter, started once) ── fork server ── guard ── worker
@@ -120,7 +120,7 @@ def _warm_up() -> None:
     import torch  # noqa: F401
     import torch.fx.experimental.symbolic_shapes  # noqa: F401  # autograd's backward imports it (and sympy)
 
-    from . import protocol, sandbox, worker  # noqa: F401
+    from . import forkserver, protocol, worker  # noqa: F401
 
 
 def main(fd: int) -> None:  # pragma: no cover - the zygote's whole life
@@ -133,7 +133,7 @@ def main(fd: int) -> None:  # pragma: no cover - the zygote's whole life
     except BaseException:  # noqa: BLE001
         sock.send(b"E" + traceback.format_exc()[-4000:].encode(errors="replace"))
         os._exit(1)
-    from .sandbox import fork_server_main
+    from .forkserver import fork_server_main
 
     gc.collect()
     gc.freeze()  # forked children neither copy nor rescan what we hold

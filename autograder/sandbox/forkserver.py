@@ -51,7 +51,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from .manifest import Limits
+from ..engine.manifest import Limits
 from .view import ALWAYS_ABSENT, View, enter_view, plan_view
 
 CLONE_NEWNS = 0x00020000
@@ -153,7 +153,7 @@ def _try_unshare(flags: int) -> bool:
 
 
 def _private_root(spec: SandboxSpec) -> tuple[bool, bool]:
-    """The worker's own root (see :mod:`autograder.view`); if it cannot be built, the older cover-up:
+    """The worker's own root (see :mod:`.view`); if it cannot be built, the older cover-up:
     private scratch dirs and the hidden folders covered. Returns (mounts are private, own root)."""
     if spec.view is not None:
         try:
@@ -380,7 +380,7 @@ def describe_exit(status: int | None) -> str:
 
 
 class ForkServer:
-    """A trusted process, forked from the clean zygote (:mod:`autograder.zygote`), that forks fresh workers
+    """A trusted process, forked from the clean zygote (:mod:`.zygote`), that forks fresh workers
     for one submission on request. It knows that submission's cells and sandbox, and nothing else.
 
     ``spawn()`` returns (pid, socket for the protocol, read end of the worker's stdout/stderr pipe, the
@@ -441,7 +441,7 @@ def fork_server_main(fd: int) -> None:  # pragma: no cover - a fork server's who
         control = socket.socket(fileno=fd)
         setup = json.loads(_recv_blob(control))
         files = {name: _recv_blob(control) for name in setup["files"]}
-        from .notebook import Cell
+        from ..engine.notebook import Cell
         from .worker import run
 
         cells = [Cell(index, source) for index, source in json.loads(_recv_blob(control))]

@@ -2,34 +2,41 @@
 
 Process tree for one submission::
 
-    runner (trusted, warm: torch/numpy/pytest imported)                       autograder.runner
-      └─ supervisor (trusted; runs the hidden pytest graders)
-           └─ fork server (trusted, forked before any grader is imported; child subreaper)   ForkServer
+    runner (trusted, warm: torch/numpy/pytest imported)                  autograder.engine.runner
+      ├─ supervisor (trusted; runs the hidden pytest graders; holds the seed)  autograder.engine.supervisor
+      └─ zygote (a fresh interpreter started once per runner: no secret)  autograder.sandbox.zygote
+           └─ fork server (this submission's cells and sandbox only; child subreaper)   ForkServer
                 └─ guard (trusted, tiny: waits for the worker and mirrors its exit status)
-                     └─ worker (untrusted: runs the notebook, answers calls)    autograder.worker
+                     └─ worker (untrusted: runs the notebook, answers calls)    autograder.sandbox.worker
 
-The fork server exists so that a fresh worker can be started after a crash or timeout from a process that
-never held the hidden tests in memory. A worker, right after ``fork``:
+The supervisor talks to its fork server over a socket pair it handed to the zygote. Workers therefore descend
+from a process that never held the hidden tests, the oracle's inputs, the seed or any other student's data,
+and a fresh one can be started after a crash or timeout. A worker, right after ``fork``:
 
 - when root: is init of a new PID namespace (the guard calls ``unshare(CLONE_NEWPID)`` before forking it).
   When it exits, the kernel kills every process left in that namespace, however detached; and each link of
   the chain above dies with its parent (``PR_SET_PDEATHSIG``), so even a grader killed with SIGKILL leaves
-  nothing behind. It also enters new network and mount namespaces: no network (only a down loopback);
-  fresh tmpfs on ``/tmp``, ``/var/tmp``, ``/dev/shm``; a ``/proc`` showing only its own processes; the
-  graders, the course's assignment sources and answer keys, the other submissions and the output folder
-  covered by empty read-only tmpfs. Then it switches to an unprivileged uid of its own: RLIMIT_NPROC is
-  ignored for root, and a uid nobody else uses makes "kill everything this submission started" exact:
-  ``kill(-1, SIGKILL)`` issued as that uid reaches every process it owns;
+  nothing behind. It also enters new network (no network, only a down loopback; no abstract Unix socket of
+  the host), IPC (System V objects and POSIX message queues die with it) and mount namespaces, and gets a
+  private root (:mod:`.view`): the Python environment, the ``course_lib`` modules it may use, private tmpfs on
+  ``/tmp``, ``/var/tmp``, ``/dev/shm`` and ``/run``, a ``/proc`` showing only its own processes; nothing of the
+  repository, the graders, the other submissions or the outputs; the forbidden modules and the engine absent.
+  Then it switches to an unprivileged uid of its own: RLIMIT_NPROC is ignored for root, and a uid nobody else
+  uses makes "kill everything this submission started" exact: ``kill(-1, SIGKILL)`` issued as that uid reaches
+  every process it owns;
 - starts a new session (``setsid``), closes every inherited file descriptor, reads stdin from /dev/null;
 - sets ``RLIMIT_AS`` (memory), ``RLIMIT_CPU``, ``RLIMIT_FSIZE``, ``RLIMIT_NOFILE``, ``RLIMIT_NPROC``
   (processes *and threads* of its uid), ``RLIMIT_CORE = 0``, ``PR_SET_NO_NEW_PRIVS``, not dumpable;
-- gets a scrubbed environment and a working directory holding only a copy of the submission.
+- forgets the forbidden modules and the engine (:func:`make_absent`: out of ``sys.modules``, refused on import);
+- gets a scrubbed environment and a working directory holding only a copy of the submission;
+- reports which of these took effect to the fork server on a pipe it closes before any student code runs:
+  that report, not anything the worker says later, is ``SubmissionResult.isolation``.
 
-Not root (e.g. a TA's laptop): no namespaces and no uid switch, so no network isolation and no hiding of
-files; RLIMIT_NPROC then counts all of the TA's processes and threads, so it is set to (current count +
-limit); leftover processes are found as descendants of the fork server (a child subreaper) and killed, which
-covers everything unless the grader itself is SIGKILLed. ``SubmissionResult.isolation`` records, per
-submission, which of these took effect.
+Not root (e.g. a TA's laptop): no namespaces and no uid switch, so no network isolation and no private root
+(files stay readable; the forbidden modules are only forgotten and refused by an import hook the student's
+code could remove); RLIMIT_NPROC then counts all of the TA's processes and threads, so it is set to (current
+count + limit); leftover processes are found as descendants of the fork server (a child subreaper) and
+killed, which covers everything unless the grader itself is SIGKILLed. The isolation record says so.
 """
 
 from __future__ import annotations

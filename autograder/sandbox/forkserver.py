@@ -357,7 +357,8 @@ def kill_descendants(root: int) -> None:
         time.sleep(0.005)
 
 
-def _reap_children() -> None:
+def reap_children() -> None:
+    """Collect every child that has exited (without waiting for the others)."""
     while True:
         try:
             pid, _ = os.waitpid(-1, os.WNOHANG)
@@ -500,7 +501,7 @@ def _serve(control: socket.socket, spec: SandboxSpec, worker_main: Callable) -> 
             except ChildProcessError:
                 status = -1
             kill_descendants(me)
-            _reap_children()
+            reap_children()
             control.sendall(struct.pack("!q", status))
         else:  # b"Q" or the supervisor went away
             _kill_all(spec, me)

@@ -133,13 +133,13 @@ def main(fd: int) -> None:  # pragma: no cover - the zygote's whole life
     except BaseException:  # noqa: BLE001
         sock.send(b"E" + traceback.format_exc()[-4000:].encode(errors="replace"))
         os._exit(1)
-    from .forkserver import fork_server_main
+    from .forkserver import fork_server_main, reap_children
 
     gc.collect()
     gc.freeze()  # forked children neither copy nor rescan what we hold
     sock.send(b"R")
     while True:
-        _reap_children()
+        reap_children()
         ready, _, _ = select.select([sock], [], [], 1.0)
         if not ready:
             continue
@@ -154,13 +154,3 @@ def main(fd: int) -> None:  # pragma: no cover - the zygote's whole life
             fork_server_main(fds[0])
         for received in fds:
             os.close(received)
-
-
-def _reap_children() -> None:
-    while True:
-        try:
-            pid, _ = os.waitpid(-1, os.WNOHANG)
-        except ChildProcessError:
-            return
-        if pid == 0:
-            return

@@ -42,7 +42,8 @@ class Zygote:
 
     def __init__(self) -> None:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        paths = [p if p else os.getcwd() for p in sys.path if isinstance(p, str)]
+        # the runner's import path, made absolute (the zygote runs in /); path-hook entries stay as they are
+        paths = [os.path.abspath(p) if not p or os.path.isdir(p) else p for p in sys.path if isinstance(p, str)]
         env = {
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
             "LANG": "C.UTF-8",

@@ -107,8 +107,8 @@ def test_shell_lines_are_rewritten_in_linear_time_and_ipythons_transformer_is_bo
     monkeypatch.setattr(
         TransformerManager, "transform_cell", lambda self, cell: seen.append(len(cell)) or original(self, cell)
     )
-    shell = "".join(f"!echo line {i} of a long shell script\n" for i in range(6000))  # ~230 KB
-    nb = nbs.submission(extra=[shell, "x = !ls\ny = 5 % 2\n" * 3000, "%%bash\necho hi\n"])
+    shell = "".join(f"!echo line {i} of a long shell script\n" for i in range(2500))  # ~95 KB
+    nb = nbs.submission(extra=[shell, "x = !ls\ny = 5 % 2\n" * 500, "%%bash\necho hi\n"])
     manifest = load_manifest("a0_warmup")
     path = nbs.write(nb, tmp_path)
     cells = read_notebook(path, manifest).cells

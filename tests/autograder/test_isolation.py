@@ -23,6 +23,7 @@ import pytest
 
 from autograder.engine.runner import grade_batch
 from autograder.results import GRADED
+from autograder.sandbox.view import plan_view
 
 # halves of the secrets; a probe gets them hex-encoded and looks for the two halves side by side in memory
 SEED_HALVES = ("7351", "904618")
@@ -403,3 +404,12 @@ def test_correct_submissions_with_awkward_text_grade_normally(probed, name):
     assert (result.status, result.score) == (GRADED, 20), (result.message, result.grader_errors[:1])
     feedback = (probed["out"] / name / "feedback.md").read_text(encoding="utf-8")
     assert "Score" in feedback or "score" in feedback
+
+
+def test_the_planned_view_leaves_out_forbidden_modules_the_engine_and_the_checkout():
+    course = os.path.realpath(nbs.ROOT / "course_lib")
+    view = plan_view((FORBIDDEN,))
+    assert (course, "ngram") in view.absent and (os.path.realpath(nbs.ROOT), "autograder") in view.absent
+    assert any(course == t or course.startswith(t + "/") for t in view.trees)
+    assert not any(os.path.realpath(nbs.ROOT).startswith(t.rstrip("/") + "/") or t == str(nbs.ROOT) for t in view.trees)
+    assert not any(course == t or course.startswith(t + "/") for t in plan_view(("course_lib",)).trees)

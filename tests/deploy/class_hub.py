@@ -289,8 +289,18 @@ class ClassHub:
         )
 
     def server(self, user: str, method: str, path: str, data: dict | None = None, **kwargs):
-        """A request to ``user``'s own Jupyter server (contents API, nbgrader's handlers, formgrader's API)."""
-        return self.api(method, f"/user/{user}{path}", data, **kwargs)
+        """A request to ``user``'s own Jupyter server (contents API, nbgrader's handlers, formgrader's API).
+
+        The proxy answers 502/503 while a server it routes to is still coming up or briefly unresponsive (a
+        busy 2-core machine); such answers are retried for a minute, anything else is the answer."""
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                return self.api(method, f"/user/{user}{path}", data, **kwargs)
+            except urllib.error.HTTPError as err:
+                if err.code not in (502, 503) or time.monotonic() > deadline:
+                    raise
+                time.sleep(2)
 
     def run_as(self, user: str | None, command: list[str], **kwargs: Any):
         return run_as(user, command, namespace_pid=self.process.pid, **kwargs)

@@ -338,8 +338,8 @@ def test_exchange_collected_submissions_show_as_autograded_and_get_feedback(tmp_
     sync_gradebook(A0, grades, db, root=course)
     api = nbgrader_api(course, db_url=db_url_for(db))
     listed = {s["student"]: (s["score"], s["autograded"]) for s in api.get_submissions(A0)}
-    assert listed["alice"] == (4.0, True)  # formgrader showed (0.0, False) before it was marked autograded
-    assert listed["bob"] == (4.0, True)
+    assert listed["alice"] == (20.0, True)  # formgrader showed (0.0, False) before it was marked autograded
+    assert listed["bob"] == (20.0, True)
 
     assert export_feedback(A0, grades, root=course) == ["alice"]
     released = course / "feedback" / "alice" / A0

@@ -75,7 +75,8 @@ class TransformerBlock(nn.Module):
     ) -> Tensor:
         """``x (B, T, d_model)``; ``memory (B, S, d_model)``: the encoder output, for cross-attention.
 
-        ``mask`` / ``memory_mask`` broadcast to ``(B, H, T, T)`` / ``(B, H, T, S)``, True = may attend.
+        ``mask`` / ``memory_mask`` broadcast to ``(B, H, T, T)`` / ``(B, H, T, S)`` (boolean masks as in
+        :mod:`course_lib.nn.attention`).
         """
         x = self._sublayer(x, self.norm1, lambda h: self.attn(h, mask=mask, is_causal=is_causal, cache=cache))
         if self.cross_attn is not None:

@@ -204,3 +204,12 @@ def test_attention_rows_are_distributions_in_every_layer():
     cross = attns[2].attn_weights  # (B, H, T, S): no weight on padded source positions
     assert torch.all(cross[1, :, :, 4:] == 0)
     assert torch.all(attns[1].attn_weights.triu(1) == 0)  # decoder self-attention: nothing from the future
+
+
+def test_scaled_embeddings_have_the_scale_of_the_positions():
+    """Token embeddings times √d_model must not drown the sinusoidal positions (entries of size ≤ 1)."""
+    torch.manual_seed(9)
+    model = EncoderDecoder(50, 50, d_model=64, n_heads=4, n_encoder_layers=1, n_decoder_layers=1)
+    for emb in (model.src_emb, model.tgt_emb):
+        scaled = emb.weight * 64**0.5
+        assert 0.8 < scaled.std().item() < 1.2

@@ -5,7 +5,7 @@ Test: the clause it checks
 - test_scores_general_matches_reference: general score hᵀ W s with W (d_k, d_q) (W on the right side, not Wᵀ)
 - test_scores_additive_matches_reference: additive score vᵀ tanh(W₁h + W₂s), W₁ (d_a, d_k), W₂ (d_a, d_q)
 - test_attend_matches_reference: attend: softmax over source positions, context = Σ α v
-- test_attend_padding_with_large_scores: padded positions get weight exactly 0 whatever their score (−inf, not −1e4)
+- test_attend_padding_with_huge_logits: padded positions get weight exactly 0 whatever their score (−inf, not −1e4)
 - test_attend_ignores_padded_values: padded values never reach the context
 """
 
@@ -68,7 +68,7 @@ def test_attend_matches_reference(student, rng):
 
 
 @pytest.mark.points(2)
-def test_attend_padding_with_large_scores(student, rng):
+def test_attend_padding_with_huge_logits(student, rng):
     """attend where padded positions have huge scores and real ones very negative scores: pads still get 0."""
     keep = padding_keep(rng, B, S, min_len=2)
     scores = torch.where(keep, -1e5 + randn(rng, B, S), 1e6 * torch.ones(B, S, dtype=F64))

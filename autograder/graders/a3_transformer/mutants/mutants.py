@@ -75,7 +75,7 @@ MUTANTS: tuple[Mutant, ...] = (
         "attend",
         'scores.masked_fill(~keep, float("-inf"))',
         "scores.masked_fill(~keep, -1e4)",
-        ("test_attend_padding_with_large_scores",),
+        ("test_attend_padding_with_huge_logits",),
     ),
     Mutant(
         "attend_ignores_padding",

@@ -15,13 +15,13 @@ import nbformat
 import pytest
 from a3_support import SOURCE, load_mutants
 
-from autograder.nbgrader_bridge import generate_release
-from autograder.runner import grade_batch
+from autograder.bridges.nbgrader import generate_release
+from autograder.engine.runner import grade_batch
 
 MUTANTS = load_mutants().MUTANTS
 FULL = 90
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(2400)]  # every submission trains a small model
 
 # Submissions that use what the manifest forbids instead of their own code.
 CHEATS = [

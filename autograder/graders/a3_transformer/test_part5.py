@@ -20,8 +20,8 @@ from course_lib.data.synthetic import date_pairs
 from course_lib.nn.positional import sinusoidal_table
 
 D, N_HEADS, D_FF, B, T, S = 12, 3, 20, 2, 5, 7
-FORMATS = ["en_long", "numeric_dot", "fr_long"]  # the notebook's training formats
-ACCURACY = 0.6  # stated in the notebook's check (with margin: the answer key scores about 0.85-0.95)
+FORMATS = ["numeric_dot", "fr_long"]  # the notebook's training formats
+ACCURACY = 0.5  # stated in the notebook (with margin: the answer key scores about 0.7)
 
 
 @pytest.mark.points(2)
@@ -84,7 +84,7 @@ def test_block_cross_attention_reads_the_whole_source(student, rng):
 
 @pytest.mark.points(5)
 def test_translate_held_out_dates(student, seed):
-    """translate() with your trained model on 200 fresh held-out dates: at least 60% exact match."""
+    """translate() with your trained model on 200 fresh held-out dates: at least 50% exact match."""
     pairs = date_pairs(200, "test", seed=random.Random(seed).randrange(10**6), formats=FORMATS)
     got = student.translate([source for source, _ in pairs])
     if not isinstance(got, list) or len(got) != len(pairs) or not all(type(g) is str for g in got):

@@ -256,12 +256,12 @@ def apply_mutant(notebook, mutant: Mutant):
     """Patch a copy of the solution notebook (an nbformat node) with ``mutant``; the snippet must occur once."""
     import copy
 
+    from autograder.authoring.nbmeta import cell_by_grade_id
+
     patched = copy.deepcopy(notebook)
-    cells = [c for c in patched.cells if c.metadata.get("nbgrader", {}).get("grade_id") == mutant.cell]
-    if len(cells) != 1:
-        raise ValueError(f"mutant {mutant.name}: {len(cells)} cells have grade_id {mutant.cell!r}")
-    occurrences = cells[0].source.count(mutant.old)
+    cell = cell_by_grade_id(patched, mutant.cell)
+    occurrences = cell.source.count(mutant.old)
     if occurrences != 1:
         raise ValueError(f"mutant {mutant.name}: the snippet occurs {occurrences} times in cell {mutant.cell!r}")
-    cells[0].source = cells[0].source.replace(mutant.old, mutant.new)
+    cell.source = cell.source.replace(mutant.old, mutant.new)
     return patched

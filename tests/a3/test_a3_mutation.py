@@ -7,16 +7,13 @@ Each submission trains the notebook's small Transformer, so this is the slowest 
 
 from __future__ import annotations
 
-import csv
 import os
-from pathlib import Path
 
 import nbformat
 import pytest
 from a3_support import SOURCE, load_mutants
 
-from autograder.bridges.nbgrader import generate_release
-from autograder.engine.runner import grade_batch
+from autograder.authoring.mutants import Mutant, apply_mutant, grade_variants, lost
 
 MUTANTS = load_mutants().MUTANTS
 FULL = 90
@@ -43,36 +40,12 @@ CHEATS = [
 
 @pytest.fixture(scope="module")
 def gradebook(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, str]]:
-    root = tmp_path_factory.mktemp("a3")
-    submitted = root / "submitted"
     solution = nbformat.read(SOURCE, as_version=4)
-    module = load_mutants()
-
-    def submit(student: str, notebook) -> None:
-        folder = submitted / student / "a3_transformer"
-        folder.mkdir(parents=True)
-        nbformat.write(notebook, folder / "a3_transformer.ipynb")
-
-    submit("solution", solution)
-    release = generate_release("a3_transformer", release_dir=root / "release", db_url=f"sqlite:///{root / 'gb.db'}")
-    submit("release", nbformat.read(Path(release) / "a3_transformer.ipynb", as_version=4))
-    for mutant in MUTANTS:
-        submit(f"mutant_{mutant.name}", module.apply_mutant(solution, mutant))
+    variants = {f"mutant_{m.name}": apply_mutant(solution, m) for m in MUTANTS}
     for name, cell, old, new in CHEATS:
-        submit(name, module.apply_mutant(solution, module.Mutant(name, "", cell, old, new, ())))
-    seed = int(os.environ.get("A3_MUTATION_SEED", "20261129"))
-    grade_batch("a3_transformer", submitted, root / "grades", jobs=2, seed=seed)
-    with open(root / "grades" / "grades.csv", newline="") as f:
-        return {row["student_id"]: row for row in csv.DictReader(f)}
-
-
-def _lost(row: dict[str, str], test: str) -> bool:
-    [column] = [c for c in row if c.endswith("::" + test)]
-    return float(row[column]) == 0.0
-
-
-def _lost_tests(row: dict[str, str]) -> set[str]:
-    return {c.split("::")[1] for c, v in row.items() if "::" in c and float(v) == 0}
+        variants[name] = apply_mutant(solution, Mutant(name, "", cell, old, new, ()))
+    seed = int(os.environ.get("A3_MUTATION_SEED", "20261129"))  # other seeds: other grading-time inputs
+    return grade_variants("a3_transformer", solution, tmp_path_factory.mktemp("a3"), variants, seed=seed)
 
 
 def test_solution_gets_full_marks(gradebook) -> None:
@@ -86,8 +59,9 @@ def test_untouched_release_gets_zero(gradebook) -> None:
 
 
 def test_forbidden_apis_cost_the_tests_that_use_them(gradebook) -> None:
-    lost = _lost_tests(gradebook["cheat_sdpa"])
-    assert {"test_scaled_attention_matches_reference", "test_multi_head_self_attention_matches_reference"} <= lost
+    row = gradebook["cheat_sdpa"]
+    assert lost(row, "test_scaled_attention_matches_reference")
+    assert lost(row, "test_multi_head_self_attention_matches_reference")
     assert float(gradebook["cheat_course_lib"]["score"]) == 0  # a forbidden module taints every graded name
 
 
@@ -95,7 +69,7 @@ def test_forbidden_apis_cost_the_tests_that_use_them(gradebook) -> None:
 def test_mutant_loses_points_where_expected(gradebook, mutant) -> None:
     row = gradebook[f"mutant_{mutant.name}"]
     assert float(row["score"]) < float(row["max_score"]), f"{mutant.name} survived: {mutant.bug}"
-    missed = [t for t in mutant.catches if not _lost(row, t)]
+    missed = [t for t in mutant.catches if not lost(row, t)]
     assert not missed, f"{mutant.name} ({mutant.bug}) kept its points on {missed}"
 
 

@@ -3,22 +3,12 @@
 Each mutant replaces one snippet (``old``, which must occur exactly once) in the solution cell named by its nbgrader
 ``grade_id`` with ``new``. ``catches`` names the hidden tests meant to catch the bug: graded with the mutant applied,
 each of them must lose points (``tests/a3/test_a3_mutation.py`` checks this and reports the kill rate).
+See :mod:`autograder.authoring.mutants`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-
-@dataclass(frozen=True)
-class Mutant:
-    name: str
-    bug: str  # the student's mistake, in words
-    cell: str  # nbgrader grade_id of the patched cell
-    old: str
-    new: str
-    catches: tuple[str, ...]
-
+from autograder.authoring.mutants import Mutant
 
 _BAHDANAU_RIGHT = """    scores = additive_scores(s_prev, memory, params["W1"], params["W2"], params["v"])
     context, weights = attend(scores, memory, keep)
@@ -250,18 +240,3 @@ MUTANTS: tuple[Mutant, ...] = (
         ("test_block_decoder_matches_reference", "test_block_cross_attention_reads_the_whole_source"),
     ),
 )
-
-
-def apply_mutant(notebook, mutant: Mutant):
-    """Patch a copy of the solution notebook (an nbformat node) with ``mutant``; the snippet must occur once."""
-    import copy
-
-    from autograder.authoring.nbmeta import cell_by_grade_id
-
-    patched = copy.deepcopy(notebook)
-    cell = cell_by_grade_id(patched, mutant.cell)
-    occurrences = cell.source.count(mutant.old)
-    if occurrences != 1:
-        raise ValueError(f"mutant {mutant.name}: the snippet occurs {occurrences} times in cell {mutant.cell!r}")
-    cell.source = cell.source.replace(mutant.old, mutant.new)
-    return patched

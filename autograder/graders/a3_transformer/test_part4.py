@@ -57,9 +57,14 @@ def test_scaled_attention_with_boolean_mask(student, rng):
 
 @pytest.mark.points(2)
 def test_scaled_attention_mask_with_large_scores(student, rng):
-    """scaled_attention with queries scaled by 1000 (scores of size 1e5) and a mask: masked keys get weight 0."""
-    q, k, v = 1000 * randn(rng, 2, T_Q, 4), randn(rng, 2, T_K, 4), randn(rng, 2, T_K, 6)
-    _check_attention(student, q, k, v, random_bool_mask(rng, 2, T_Q, T_K), "scaled_attention with large scores")
+    """scaled_attention where the allowed keys score about -2e4 and the masked ones +2e4: masked keys still get 0."""
+    u = randn(rng, 4)
+    u = 2 * u / u.norm()  # |u|² = 4 = d, so q·k/√d ≈ ±1e4 · 2 · c
+    keep = random_bool_mask(rng, 2, T_K)  # (B, T_k): the keys every query may see
+    c = 1 + torch.rand(2, T_K, generator=rng, dtype=torch.float64)
+    k = (torch.where(keep, -c, c))[..., None] * u + 0.01 * randn(rng, 2, T_K, 4)
+    q = 1e4 * u + randn(rng, 2, T_Q, 4)
+    _check_attention(student, q, k, randn(rng, 2, T_K, 6), keep[:, None, :], "scaled_attention with large scores")
 
 
 @pytest.mark.points(2)

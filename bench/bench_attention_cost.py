@@ -7,14 +7,14 @@
 
 Prints per T the median time and the peak extra memory of each path, the ratios fast/math, and the log-log slopes
 (time ∝ T^slope: attention's work is quadratic, so slopes approach 2 once T outgrows fixed overheads). Memory on
-CPU is the growth of the peak resident set of a fresh process running one call (GPU: max_memory_allocated).
+CPU is the peak resident set of a fresh process during one call minus its resident set before it (Linux: the peak is
+reset through /proc/self/clear_refs first); on a GPU, max_memory_allocated.
 """
 
 from __future__ import annotations
 
 import argparse
 import multiprocessing as mp
-import resource
 import statistics
 import time
 
@@ -62,9 +62,16 @@ def _peak_mib_worker(impl: str, T: int, d_model: int, n_heads: int, device_name:
             mha(x, is_causal=True)
             out.put((torch.cuda.max_memory_allocated(device) - before) / 2**20)
             return
-        before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
+        before = _status_kib("VmRSS")
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")  # reset the peak resident set (VmHWM) to the current one
         mha(x, is_causal=True)
-        out.put((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024)
+        out.put((_status_kib("VmHWM") - before) / 1024)
+
+
+def _status_kib(field: str) -> int:
+    with open("/proc/self/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith(field + ":"))
 
 
 def peak_mib(impl: str, T: int, d_model: int, n_heads: int, device: torch.device) -> float:

@@ -69,7 +69,7 @@ def test_block_decoder_matches_reference(student, rng):
 
 @pytest.mark.points(2)
 def test_block_cross_attention_reads_the_whole_source(student, rng):
-    """A decoder block's first position depends on the last real memory token, and never on padded ones."""
+    """A decoder block with as many source as target tokens reads the whole source; padded memory changes nothing."""
     params, x = block_params(rng, D, D_FF, cross=True), randn(rng, B, T, D)
     memory, memory_keep = randn(rng, B, T, D), padding_keep(rng, B, T, min_len=3)  # as many source as target tokens
     kwargs = dict(causal=True, memory_keep=memory_keep)

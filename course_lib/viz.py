@@ -20,6 +20,9 @@ __all__ = [
     "bpe_merge_explorer",
     "describe",
     "install_alt_text",
+    "plot_attention",
+    "loglog_slope",
+    "plot_loglog",
     "plot_batch",
     "plot_copying",
     "plot_distribution",
@@ -54,6 +57,57 @@ def plot_distribution(words: Sequence[str], probs: Sequence[float], title: str =
     ax.set_ylim(0, max([*probs, 1e-9]) * 1.1)
     ax.set_title(title)
     return fig
+
+
+def plot_attention(
+    weights: Sequence[Sequence[float]],
+    keys: Sequence[str],
+    queries: Sequence[str],
+    title: str = "",
+    ax: Any | None = None,
+) -> Figure:
+    """An attention matrix as a heatmap: one row per query (output token), one column per key (source token),
+    darker = more weight. ``weights`` is ``(len(queries), len(keys))`` (a tensor or nested lists)."""
+    rows = [list(map(float, row)) for row in weights]
+    if len(rows) != len(queries) or any(len(row) != len(keys) for row in rows):
+        raise ValueError(f"weights must be {len(queries)} x {len(keys)} (queries x keys)")
+    if ax is None:
+        fig, ax = _new_axes((max(3.0, 0.28 * len(keys) + 1.5), max(2.5, 0.28 * len(queries) + 1.2)))
+    else:
+        fig = ax.figure
+    ax.imshow(rows, cmap="Blues", vmin=0.0, vmax=max(1e-9, max(max(row) for row in rows)), aspect="auto")
+    ax.set_xticks(range(len(keys)), [repr(k)[1:-1] for k in keys], fontsize=8)
+    ax.set_yticks(range(len(queries)), [repr(q)[1:-1] for q in queries], fontsize=8)
+    ax.set_xlabel("attends to (key)")
+    ax.set_ylabel("query")
+    ax.set_title(title)
+    return fig
+
+
+def plot_loglog(
+    xs: Sequence[float], series: dict[str, Sequence[float]], xlabel: str, ylabel: str, title: str = ""
+) -> Figure:
+    """Several measured curves on log-log axes, each labelled with its fitted slope (a power law y ∝ x^slope is a
+    straight line of that slope)."""
+    fig, ax = _new_axes()
+    for name, ys in series.items():
+        slope = loglog_slope(xs, ys)
+        ax.loglog(xs, ys, marker="o", label=f"{name} (slope {slope:.2f})")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.legend()
+    return fig
+
+
+def loglog_slope(xs: Sequence[float], ys: Sequence[float]) -> float:
+    """Least-squares slope of log y against log x: the exponent ``k`` of a power law ``y ≈ c · x^k``."""
+    if len(xs) != len(ys) or len(xs) < 2:
+        raise ValueError("loglog_slope needs two equally long sequences of at least 2 points")
+    lx = [math.log(x) for x in xs]
+    ly = [math.log(y) for y in ys]
+    mx, my = sum(lx) / len(lx), sum(ly) / len(ly)
+    return sum((a - mx) * (b - my) for a, b in zip(lx, ly)) / sum((a - mx) ** 2 for a in lx)
 
 
 def plot_sparsity(orders: Sequence[int], unseen_fractions: Sequence[float], corpus: str = "") -> Figure:

@@ -164,3 +164,26 @@ def test_ipython_displays_figures_with_alt_text() -> None:
     fig = viz.plot_copying([1, 2], [0.0, 0.5], k=5)
     data, metadata = shell.display_formatter.format(fig)
     assert data["image/png"] and metadata["image/png"]["alt"].startswith("Figure: Verbatim copying")
+
+
+def test_plot_attention_draws_the_matrix_with_token_labels() -> None:
+    weights = [[0.7, 0.2, 0.1], [0.0, 0.5, 0.5]]
+    fig = viz.plot_attention(weights, ["a", "b", "</s>"], ["x", "y"], title="cross-attention")
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["a", "b", "</s>"]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["x", "y"]
+    assert ax.images[0].get_array().tolist() == weights
+    with pytest.raises(ValueError, match="2 x 3"):
+        viz.plot_attention([[1.0, 0.0]], ["a", "b", "c"], ["x", "y"])
+    plt.close(fig)
+
+
+def test_loglog_slope_recovers_a_power_law_and_the_plot_labels_it() -> None:
+    xs = [64, 128, 256, 512]
+    assert viz.loglog_slope(xs, [3 * x**2 for x in xs]) == pytest.approx(2.0)
+    assert viz.loglog_slope(xs, [0.5 * x for x in xs]) == pytest.approx(1.0)
+    fig = viz.plot_loglog(xs, {"quadratic": [x**2 for x in xs]}, "T", "seconds")
+    assert "slope 2.00" in fig.axes[0].get_legend().get_texts()[0].get_text()
+    with pytest.raises(ValueError, match="two equally long"):
+        viz.loglog_slope([1], [1])
+    plt.close(fig)

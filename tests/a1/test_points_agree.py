@@ -1,4 +1,4 @@
-"""One points scheme per assignment (all of them; it lives beside A1's helpers, which it uses):
+"""One points scheme per assignment (all of them):
 every grade cell is worth what its hidden tests are worth.
 
 The notebook students read (grade-cell points), the gradebook (nbgrader reads the same cells) and the feedback (the
@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import nbformat
 import pytest
-from a1_support import ROOT, hidden_tests
 
+from autograder.authoring.mutants import hidden_tests
 from autograder.bridges.nbgrader import GradeCellInfo, map_tests_to_cells
 from autograder.engine.manifest import load_manifest
+from autograder.paths import REPO_ROOT as ROOT
 
 ASSIGNMENTS = sorted(p.name for p in (ROOT / "autograder" / "graders").iterdir() if (p / "manifest.toml").is_file())
 
@@ -31,7 +32,7 @@ def test_grade_cells_carry_their_hidden_tests_points(assignment: str) -> None:
         if c.cell_type == "code"
     ]
     manual = sum(float(c.metadata.nbgrader.points) for c in grade_cells if c.cell_type == "markdown")
-    tests = hidden_tests(engine_names=True, graders=ROOT / "autograder" / "graders" / assignment)
+    tests = hidden_tests(assignment, engine_names=True)
     manifest = load_manifest(assignment)
     assert sum(tests.values()) == manifest.total_points
     mapping = map_tests_to_cells(tests, auto)

@@ -23,9 +23,10 @@ from pathlib import Path
 
 import nbformat
 
+from autograder.authoring.mutants import apply_mutant
 from autograder.authoring.nbmeta import cell_by_grade_id, grade_id
 from autograder.authoring.samples import clear_solutions, disguise, solutions, write_submissions
-from autograder.graders.a1_ngrams.mutants.mutants import MUTANTS, apply_mutant
+from autograder.graders.a1_ngrams.mutants.mutants import MUTANTS
 from autograder.paths import COURSE_ROOT, REPO_ROOT
 from autograder.review.similarity import check_similarity
 

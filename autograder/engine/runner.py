@@ -45,8 +45,6 @@ from pathlib import Path
 from course_lib.errors import CourseError
 
 from ..results import GRADER_ERROR, BatchResult, SubmissionResult
-from .clean_runner import in_clean_process
-from .environment import environment_is_clean
 from .layout import check_output_folder, find_students, require_some_submission, submission_sha256, tree_sha256
 from .manifest import Manifest, load_manifest
 from .supervisor import Task, supervise_and_exit
@@ -77,9 +75,6 @@ def grade_submission(
     graders_root: Path | None = None,
 ) -> SubmissionResult:
     """Grade one notebook (a file, or a folder holding ``<manifest notebook name>``)."""
-    if not environment_is_clean():
-        spec = {"assignment": assignment, "path": str(path), "student_id": student_id, "seed": seed}
-        return SubmissionResult.from_dict(in_clean_process("submission", spec, graders_root)["result"])
     manifest = load_manifest(assignment, graders_root)
     path = Path(path)
     hide = (str(path.parent.resolve()),) if path.is_file() or path.is_symlink() else (str(path.resolve()),)
@@ -109,18 +104,6 @@ def grade_batch(
     very same submission is not graded again; one whose submission changed is (``BatchResult.regraded``).
     Ctrl-C raises :class:`GradingInterrupted` after writing ``grades.csv`` for the students done.
     """
-    if not environment_is_clean():
-        spec = {
-            "assignment": assignment,
-            "submitted_dir": str(submitted_dir),
-            "out_dir": str(out_dir),
-            "jobs": jobs,
-            "resume": resume,
-            "students": list(students) if students else None,
-            "seed": seed,
-        }
-        final = in_clean_process("batch", spec, graders_root, on_start, on_result)
-        return _batch_result(assignment, Path(out_dir), final["graded_now"], final["skipped"], final["regraded"])
     from .report import read_key, write_grades_csv
 
     manifest = load_manifest(assignment, graders_root)
@@ -180,7 +163,7 @@ def _batch_result(
 
 
 def _warm_up() -> None:
-    """Import what every supervisor and worker needs, once, before forking them."""
+    """Import what every supervisor needs, once, before forking them (workers come from the zygote)."""
     import importlib
 
     import IPython.core.inputtransformer2  # noqa: F401
@@ -210,10 +193,12 @@ def _run_all(
 ) -> list[SubmissionResult]:
     """Grade ``tasks``, ``jobs`` at a time. Tasks with an ``out_dir`` are written there by their supervisor
     (or here, as a grader error, when it died) and not returned; the others' results are returned."""
+    from ..sandbox import zygote
     from ..sandbox.forkserver import describe_exit, kill_uid, pick_uid
     from .report import write_student_outputs
 
     _warm_up()
+    zygote.shared()  # workers come from this clean process, never from the runner or a supervisor
     backstop = manifest.limits.submission_seconds + SUPERVISOR_GRACE_SECONDS
     pending = list(reversed(tasks))
     running: dict[int, tuple[Task, float, int | None, Path]] = {}

@@ -11,7 +11,6 @@ import ag_notebooks as nbs
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
-from autograder.engine import runner
 from autograder.engine.runner import grade_batch, grade_submission
 from autograder.results import GRADED
 from autograder.sandbox import forkserver
@@ -132,8 +131,6 @@ def test_fallback_sandbox_without_root_still_grades_and_cleans_up(tmp_path, monk
     # As if the TA ran the grader as an ordinary user: no namespaces, no uid switch; leftover processes are
     # found as descendants of the fork server (a child subreaper).
     monkeypatch.setattr(forkserver, "is_root", lambda: False)
-    # grade in this process, where the patch applies (not in a clean child process: not what this test is about)
-    monkeypatch.setattr(runner, "environment_is_clean", lambda: True)
     name = f"agfb{os.getpid() % 10000}"
     graders = toy_graders(tmp_path / "graders")
     result = grade_submission("toy", toy_notebook(tmp_path / "sub", DETACHED % name), graders_root=graders)

@@ -21,6 +21,7 @@ facts with probability ``k / n_keys``; otherwise a guess is right with probabili
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -116,3 +117,40 @@ def few_shot_accuracy(model: nn.Module, task: KeyValueTask, k: int, n: int = 512
         model.train(was_training)
     value_logits = logits[:, -1, task.first_answer : task.first_answer + task.n_values]  # (n, n_values)
     return (value_logits.argmax(dim=-1).cpu() == answers).double().mean().item()
+
+
+def train_in_context(
+    model: nn.Module,
+    task: KeyValueTask,
+    steps: int,
+    *,
+    batch_size: int = 64,
+    lr: float = 1e-3,
+    seed: int = 0,
+    on_step: Callable[[int, float], None] | None = None,
+) -> list[float]:
+    """Train ``model`` on fresh task sequences for ``steps`` AdamW steps; returns the loss of every step.
+
+    Every batch row is one whole sequence starting at ``bos`` (the course trainer's random windows would cut
+    sequences and mix two mappings in one window). The learning rate stays constant: the lookup is learned in a
+    sudden phase change after a plateau (as induction heads are, Olsson et al. 2022), and a decaying rate would
+    only delay it. ``on_step(step, loss)`` runs after each step (e.g. to measure accuracy during training).
+    With ``task = KeyValueTask(n_questions=16)`` a 1-layer, 1-head GPT with ``d_model=64`` reaches the
+    Bayes-optimal accuracy in a few hundred steps on a CPU.
+    """
+    generator = torch.Generator().manual_seed(seed)
+    device = next(model.parameters()).device
+    optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.0)
+    losses = []
+    model.train()
+    for step in range(steps):
+        batch = task.sequences(batch_size, generator).to(device)
+        _, loss = model(batch[:, :-1], batch[:, 1:])
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+        if on_step is not None:
+            on_step(step + 1, losses[-1])
+    model.eval()
+    return losses

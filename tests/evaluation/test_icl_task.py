@@ -77,3 +77,19 @@ def test_bad_settings_are_errors():
         KeyValueTask(n_keys=0)
     with pytest.raises(CourseError, match="k must lie"):
         TASK.few_shot_prompts(6, 1, torch.Generator())
+
+
+@pytest.mark.slow
+def test_a_one_layer_gpt_learns_in_context():
+    from course_lib.evaluation.icl_task import train_in_context
+    from course_lib.models.gpt import GPT, GPTConfig
+
+    task = KeyValueTask(n_questions=16)
+    torch.manual_seed(0)
+    config = GPTConfig(vocab_size=task.vocab_size, block_size=task.sequence_length, n_layers=1, n_heads=1, d_model=64)
+    model = GPT(config)
+    losses = train_in_context(model, task, 500, seed=0)
+    assert len(losses) == 500 and losses[-1] < losses[0]
+    k0, k8 = few_shot_accuracy(model, task, 0, n=1000, seed=1), few_shot_accuracy(model, task, 8, n=1000, seed=1)
+    assert k8 > 0.9  # close to the Bayes-optimal 1.0: it reads the facts in its context
+    assert abs(k0 - task.bayes_accuracy(0)) < 5 * (0.125 * 0.875 / 1000) ** 0.5  # nothing to read: chance

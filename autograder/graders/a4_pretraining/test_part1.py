@@ -1,5 +1,16 @@
 """Hidden tests for A4 part 1: skip-gram with negative sampling.
-Oracles: course_lib.models.word2vec (float64) and recomputation of the stated formulas; 5-sigma bounds for sampling."""
+Oracles: course_lib.models.word2vec (float64) and recomputation of the stated formulas; 5-sigma bounds for sampling.
+
+Clause -> test: pairs with 0 < |i - j| <= window, ordered by centre then context -> test_window_pairs_random; empty
+and one-id lists, repeated ids -> test_window_pairs_edges; keep probability formula, capped at 1, float64 ->
+test_subsampling_keep_probabilities; keep iff u < keep[id], order kept -> test_subsampling_applies_the_uniforms;
+default power 3/4, power argument honoured -> test_noise_distribution_default_power; (B, K) int64, never the
+positive -> test_noise_negatives_never_the_positive; draws follow P_n without the positive ->
+test_noise_negatives_follow_the_distribution; summed loss, 0-d, input dtype -> test_sgns_gradients_loss; grad_v ->
+test_sgns_gradients_centre; grad_u_pos, grad_u_neg -> test_sgns_gradients_context_and_noise; repeats add up,
+arguments not modified -> test_sgns_update_accumulates_repeats; a, b, c excluded, int returned ->
+test_analogy_excludes_query_words; unit vectors -> test_analogy_uses_unit_vectors; 3CosAdd -> test_analogy_random.
+"""
 
 import math
 import random

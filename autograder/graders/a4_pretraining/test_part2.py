@@ -1,5 +1,14 @@
 """Hidden tests for A4 part 2: pair inputs, next-sentence pairs, masked language modelling.
-Oracle: course_lib.training.objectives; statistical parts within 5 sigma over many draws."""
+Oracle: course_lib.training.objectives; statistical parts within 5 sigma over many draws.
+
+Clause -> test: [CLS] A [SEP] B [SEP], types 0 up to the first [SEP] -> test_pair_input_random; b=None ->
+test_pair_input_single_segment; one example per consecutive pair in order, IS_NEXT iff B is the next sentence,
+NOT_NEXT from another document -> test_nsp_structure_and_labels; probability 1/2 -> test_nsp_half_are_true_next;
+ValueError with < 2 non-empty documents -> test_nsp_needs_two_documents; given decisions, random then [MASK], labels
+original at chosen, IGNORE_INDEX elsewhere, input not modified -> test_mlm_apply_exact; specials never chosen ->
+test_mlm_specials_never_chosen; unchosen tokens unchanged, labels original -> test_mlm_labels_and_unchosen_tokens;
+15% / 80% / 10% / 10% -> test_mlm_rates.
+"""
 
 import random
 

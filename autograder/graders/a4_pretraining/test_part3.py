@@ -1,5 +1,13 @@
 """Hidden tests for A4 part 3: GELU, LayerNorm, a BERT encoder from Hugging Face weights, MiniLM, mean pooling.
-Oracle: course_lib.models.bert.BertModel (float64 for random weights; the real MiniLM checkpoint in float32)."""
+Oracle: course_lib.models.bert.BertModel (float64 for random weights; the real MiniLM checkpoint in float32).
+
+Clause -> test: erf GELU -> test_gelu_is_the_erf_form; eps 1e-12, biased variance, last dimension ->
+test_layer_norm_eps_and_biased_variance; weights [out, in], post-LN, 1/sqrt(head size), layers from the weights ->
+test_bert_encoder_random_weights; additive padding mask, token types, real tokens independent of padding ->
+test_bert_encoder_padding_and_token_types; feed-forward narrower than d, 1 to 6 heads, 1 to 3 layers ->
+test_bert_encoder_other_shapes; MiniLM from its safetensors, 12 heads, types 0 ->
+test_minilm_hidden_states_equal_the_checkpoint; mean over real tokens only -> test_mean_pool_excludes_padding.
+"""
 
 import math
 

@@ -1,5 +1,9 @@
 """Hidden tests for A4 part 4: a classification head on frozen features.
-Oracles: the stated formula for the logits; a reference logistic regression (L-BFGS in float64) for the accuracy."""
+Oracles: the stated formula for the logits; a reference logistic regression (L-BFGS in float64) for the accuracy.
+
+Clause -> test: logits from position 0 ([CLS]), W (n_classes, d) -> test_classifier_cls_logits_use_the_first_token;
+(W, b) returned, held-out accuracy within 3 points of the reference -> test_classifier_trains_to_the_reference_accuracy.
+"""
 
 import pytest
 import torch

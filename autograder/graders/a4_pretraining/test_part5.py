@@ -2,7 +2,7 @@
 Oracle: course_lib.training.objectives (pack_causal, span_corrupt); properties of T5's noise mask.
 
 Clause -> test: blocks of the stream, labels shifted by one, tail dropped, int64 -> test_causal_random_documents;
-EOF after every document (empty and last ones too) -> test_causal_eos_after_every_document; ValueError when no block
+EOS after every document (empty and last ones too) -> test_causal_eos_after_every_document; ValueError when no block
 -> test_causal_too_short_raises; one sentinel per span, counting down, final sentinel and EOS ->
 test_span_corruption_random_masks and test_span_corruption_edges (spans at both ends, adjacent spans, no noise,
 all noise); exact noise count, span count, kept token first -> test_span_corruption_random_mask_counts; random

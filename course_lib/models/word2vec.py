@@ -80,11 +80,14 @@ def subsample(ids: Tensor, keep_prob: Tensor, generator: torch.Generator) -> Ten
     return ids[torch.rand(ids.shape, generator=generator) < keep_prob[ids]]
 
 
-def skipgram_pairs(ids: Tensor, window: int, generator: torch.Generator | None = None) -> tuple[Tensor, Tensor]:
+def skipgram_pairs(
+    ids: Tensor, window: int, generator: torch.Generator | None = None, segments: Tensor | None = None
+) -> tuple[Tensor, Tensor]:
     """All (centre, context) pairs within ``window`` positions, the centre itself excluded: ``(P,), (P,)``.
 
     With a ``generator``, each centre uses its own window size drawn uniformly from ``1..window`` (the C code's
-    "reduced window"), which weights near words more than far ones.
+    "reduced window"), which weights near words more than far ones. ``segments (N,)`` (e.g. sentence numbers)
+    keeps pairs inside one segment, so many sentences can be processed in one call.
     """
     N = len(ids)
     positions = torch.arange(N)
@@ -93,6 +96,8 @@ def skipgram_pairs(ids: Tensor, window: int, generator: torch.Generator | None =
     for offset in [*range(-window, 0), *range(1, window + 1)]:
         other = positions + offset
         ok = (other >= 0) & (other < N) & (radius >= abs(offset))
+        if segments is not None:
+            ok &= segments == segments[other.clamp(0, N - 1)]
         centres.append(ids[positions[ok]])
         contexts.append(ids[other[ok]])
     return torch.cat(centres), torch.cat(contexts)
@@ -200,8 +205,10 @@ class Word2Vec:
         for _ in _progress(range(epochs), progress, "word2vec epochs"):
             for chunk in _chunks(sentences, tokens=50 * batch_size):
                 # pairs never cross a sentence boundary; a chunk's pairs are shuffled so a batch mixes sentences
-                pairs = [skipgram_pairs(subsample(s, keep, self.generator), self.window, self.generator) for s in chunk]
-                centres, contexts = torch.cat([c for c, _ in pairs]), torch.cat([o for _, o in pairs])
+                ids = torch.cat(chunk)
+                sentence = torch.repeat_interleave(torch.arange(len(chunk)), torch.tensor([len(s) for s in chunk]))
+                kept = torch.rand(ids.shape, generator=self.generator) < keep[ids]  # subsampling, as in `subsample`
+                centres, contexts = skipgram_pairs(ids[kept], self.window, self.generator, sentence[kept])
                 order = torch.randperm(len(centres), generator=self.generator)
                 centres, contexts = centres[order], contexts[order]
                 tokens_per_pair = sum(len(s) for s in chunk) / max(len(centres), 1)

@@ -91,6 +91,19 @@ def test_skipgram_pairs_exact_and_without_the_centre():
     assert (centres != contexts).all() and ((centres - contexts).abs() <= 3).all()
 
 
+def test_segments_keep_pairs_inside_one_sentence():
+    ids, segments = torch.tensor([1, 2, 3, 4, 5]), torch.tensor([0, 0, 1, 1, 1])
+    centres, contexts = skipgram_pairs(ids, window=2, segments=segments)
+    got = sorted(zip(centres.tolist(), contexts.tolist()))
+    expected = sorted(
+        [
+            *zip(*[t.tolist() for t in skipgram_pairs(ids[:2], 2)]),
+            *zip(*[t.tolist() for t in skipgram_pairs(ids[2:], 2)]),
+        ]
+    )
+    assert got == expected
+
+
 def test_reduced_window_weights_distance_d_by_window_minus_d_plus_1():
     N, window = 20000, 4
     centres, contexts = skipgram_pairs(torch.arange(N), window, generator=gen(3))

@@ -111,22 +111,25 @@ def stream_perplexity(model: nn.Module, ids: Tensor, bptt: int = 256) -> float:
     return math.exp(total / count)
 
 
-def hidden_gradient_norms(cell: nn.Module, inputs: Tensor, state: Any = None) -> Tensor:
-    """``||dh_T / dh_t||`` (spectral norm of the Jacobian) for every step t, with ``inputs`` (T, D) fed one step
-    at a time to ``cell`` (an :class:`RNNCell` or :class:`LSTMCell`, batch of one).
+def hidden_gradient_norms(cell: nn.Module, inputs: Tensor, direction: Tensor | None = None) -> Tensor:
+    """How much the last state depends on earlier ones: for each distance k = T - t, the norm of dh_T/dh_t.
 
-    Returns norms (T,) indexed by the distance ``T - t``: ``norms[0]`` is ``dh_T/dh_T = I`` (norm 1).
+    ``inputs`` (T, D) are fed one step at a time to ``cell`` (an :class:`RNNCell`, :class:`LSTMCell` or anything
+    called as ``cell(x (1, D), state) -> h`` or ``(h, c)``), starting from a zero state. Without ``direction`` the
+    norm is the spectral norm of the Jacobian (H backward passes); with a ``direction`` u (H,) it is
+    ``||d(u . h_T)/dh_t||_2`` (one backward pass). Returns norms (T,) indexed by distance: ``norms[0]`` is 1
+    (the Jacobian of h_T by itself is the identity), or ``||u||``.
     """
-    hs = []
+    state, hs = None, []
     for x_t in inputs:
         state = cell(x_t[None], state)
-        h = state[0] if isinstance(state, tuple) else state
-        hs.append(h)
+        hs.append(state[0] if isinstance(state, tuple) else state)
     h_T = hs[-1][0]
-    rows = []  # the Jacobian dh_T/dh_t, one row (output coordinate) per backward pass
-    for i in range(len(h_T)):
-        grads = torch.autograd.grad(h_T[i], hs, retain_graph=True, allow_unused=True)
-        rows.append(torch.stack([g[0] if g is not None else torch.zeros_like(hs[0][0]) for g in grads]))
-    jacobians = torch.stack(rows, dim=1)  # (T, H, H): jacobians[t] = dh_T/dh_t
+    projections = [h_T @ direction] if direction is not None else list(h_T)
+    rows = []  # one row of the Jacobian dh_T/dh_t (or the projected gradient) per backward pass
+    for scalar in projections:
+        grads = torch.autograd.grad(scalar, hs, retain_graph=True, allow_unused=True)
+        rows.append(torch.stack([g[0] if g is not None else torch.zeros_like(h_T) for g in grads]))
+    jacobians = torch.stack(rows, dim=1)  # (T, H, H), or (T, 1, H) along the direction
     norms = torch.linalg.matrix_norm(jacobians, ord=2)
     return norms.flip(0).detach()

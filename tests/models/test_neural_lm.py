@@ -146,3 +146,28 @@ def test_hidden_gradient_norms_identity_at_zero_and_vanish_for_a_small_rnn():
     torch.testing.assert_close(hidden_gradient_norms(rnn, x)[1], torch.linalg.matrix_norm(jac, ord=2))
     lstm_norms = hidden_gradient_norms(LSTMCell(3, 6), torch.randn(10, 3))
     assert lstm_norms.shape == (10,) and torch.all(lstm_norms > 0)
+
+
+def test_hidden_gradient_norms_along_a_direction_equal_autograd_functional():
+    torch.manual_seed(1)
+    cell = RNNCell(3, 5).double()
+    x, u = torch.randn(6, 3, dtype=torch.float64), torch.randn(5, dtype=torch.float64)
+    norms = hidden_gradient_norms(cell, x, u)
+    assert math.isclose(norms[0].item(), u.norm().item(), rel_tol=1e-12)
+
+    def last_from(k):  # h_T as a function of h_{T-k}, replaying the remaining k steps
+        def run(h):
+            for x_t in x[len(x) - k :]:
+                h = cell(x_t[None], h)
+            return (h[0] * u).sum()
+
+        return run
+
+    h = None
+    states = []
+    for x_t in x:
+        h = cell(x_t[None], h)
+        states.append(h.detach())
+    for k in range(1, 6):
+        grad = torch.autograd.functional.jacobian(last_from(k), states[len(x) - 1 - k])
+        assert math.isclose(norms[k].item(), grad.norm().item(), rel_tol=1e-9)

@@ -37,7 +37,7 @@ lint: $(STAMP)  ## ruff lint and format check over the package, tests and benchm
 	$(BIN)/ruff format --check $(LINTED)
 
 demo: $(STAMP)  ## release A0, grade sample submissions (honest, buggy, malicious, malformed), print the gradebook
-	$(BIN)/python -m autograder.demo
+	$(BIN)/python -m autograder.authoring.demo
 
 clean:  ## remove the venv and generated files
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis build dist *.egg-info

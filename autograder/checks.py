@@ -2,11 +2,16 @@
 
 Use these instead of bare ``assert a == b``: assertion rewriting is off while grading, and these messages
 are what the student reads (shape and dtype are part of the task's contract and may be named; expected
-values are not).
+values are not). This is engine API: every assignment's graders import it as ``autograder.checks``.
+
+- tensors: :func:`check_tensor` (type, shape, dtype), :func:`check_close` (values, finiteness);
+- plain data: :func:`check_type` (exact type), :func:`check_list` (equal lists), :func:`check_pairs` (lists of
+  integer pairs, e.g. BPE merges), :func:`check_float` (a float within a tolerance).
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import torch
@@ -52,3 +57,51 @@ def check_close(
             f"{what} returned wrong values in {int(wrong.sum())} of {actual.numel()} entries "
             f"(largest error {error:.3g})"
         )
+
+
+# ------------------------------------------------------------------------------------------- plain data
+
+
+def check_type(value: Any, kind: type, what: str) -> None:
+    """``value`` is exactly a ``kind`` (no subclass: a bool is not an int here)."""
+    if type(value) is not kind:
+        raise AssertionError(f"{what} returned a {type(value).__name__}, expected a {kind.__name__}")
+
+
+def check_list(got: Any, want: list, what: str) -> None:
+    """``got`` is a list equal to ``want``; the message names the first wrong position only."""
+    check_type(got, list, what)
+    if got == want:
+        return
+    for i, (a, b) in enumerate(zip(got, want)):
+        if a != b:
+            raise AssertionError(f"{what} is wrong at position {i} (of {len(want)})")
+    raise AssertionError(f"{what} returned {len(got)} items, expected {len(want)}")
+
+
+def check_pairs(got: Any, want: list[tuple[int, int]], what: str, item: str = "pair") -> None:
+    """A list of (left, right) integer pairs equal to ``want``; tuples and 2-lists are both accepted.
+    ``item`` names one pair in the message (e.g. ``"merge"``)."""
+    check_type(got, list, what)
+    normalised = []
+    for i, pair in enumerate(got):
+        if type(pair) not in (tuple, list) or len(pair) != 2 or not all(type(x) is int for x in pair):
+            raise AssertionError(f"{what}: item {i} is not a pair of integers")
+        normalised.append(tuple(pair))
+    if normalised[: len(want)] != want[: len(normalised)]:
+        first = next(i for i, (a, b) in enumerate(zip(normalised, want)) if a != b)
+        raise AssertionError(f"{what}: {item} {first} (0-based) is not the expected one")
+    if len(normalised) != len(want):
+        raise AssertionError(f"{what} returned {len(normalised)} {item}s, expected {len(want)}")
+
+
+def check_float(got: Any, want: float, what: str, rel: float = 1e-9, abs_: float = 1e-12) -> None:
+    """``got`` is a float (or int) close to ``want``; infinities must match exactly."""
+    if type(got) is not float and type(got) is not int:
+        raise AssertionError(f"{what} returned a {type(got).__name__}, expected a float")
+    if math.isinf(want) or math.isinf(got):
+        if got != want:
+            raise AssertionError(f"{what} is {'infinite' if math.isinf(got) else 'finite'}, but should not be")
+        return
+    if not math.isclose(got, want, rel_tol=rel, abs_tol=abs_):
+        raise AssertionError(f"{what} is wrong (relative error {abs(got - want) / max(abs(want), 1e-300):.2g})")

@@ -1,4 +1,14 @@
-"""``llmcourse grade``: grade a folder of collected submissions, with a progress bar and a summary table."""
+"""The grader's commands of ``llmcourse``: ``grade``, ``release``, ``gradebook-sync``, ``gradescope-zip``,
+``answer-key``.
+
+``course_lib`` does not know the grader: its ``llmcourse`` command finds these through the entry point group
+``llmcourse.commands`` (declared in ``pyproject.toml``), which names :func:`register`. ``python -m autograder.cli``
+runs them without that registration (the grader's own subprocesses use it). Heavy imports (torch, nbgrader,
+nbformat) happen inside the ``run_*`` functions, so ``llmcourse --help`` stays fast.
+
+One vocabulary: an assignment id comes first; ``--out`` names what a command writes; ``--student ID`` takes one
+id and repeats.
+"""
 
 from __future__ import annotations
 
@@ -8,16 +18,49 @@ import statistics
 import sys
 from pathlib import Path
 
+COMMAND_MODULE = "autograder.cli"  # what the grader's own subprocesses run: python -m autograder.cli grade ...
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
+    """Add every grader command to ``llmcourse``'s subparsers."""
+    _register_grade(subparsers)
+    _register_bridges(subparsers)
+    _register_answer_key(subparsers)
+
+
+# ----------------------------------------------------------------------------------------------- shared
+
+
+def _command(subparsers: argparse._SubParsersAction, name: str, func, **texts: str) -> argparse.ArgumentParser:
+    """A subcommand whose first positional is an assignment id."""
+    parser = subparsers.add_parser(name, **texts)
+    parser.add_argument("assignment", help="assignment id, e.g. a0_warmup")
+    parser.set_defaults(func=func)
+    return parser
+
+
+def _course_root_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--course-root",
+        type=Path,
+        default=None,
+        help="nbgrader course root holding nbgrader_config.py (default: the course's assignments/)",
+    )
+
+
+# ------------------------------------------------------------------------------------------------ grade
+
+
+def _register_grade(subparsers: argparse._SubParsersAction) -> None:
+    parser = _command(
+        subparsers,
         "grade",
+        run_grade,
         help="autograde collected submissions of an assignment",
         description="Grade SUBMITTED_DIR/<student>/<assignment>/*.ipynb (nbgrader's collect layout) with the "
         "hidden graders in autograder/graders/<assignment>/. Writes OUT/grades.csv and, per student, "
         "results.json (Gradescope schema), feedback.md and feedback.html.",
     )
-    parser.add_argument("assignment", help="assignment id, e.g. a0_warmup")
     parser.add_argument("submitted_dir", type=Path, help="folder with one sub-folder per student")
     parser.add_argument("--out", type=Path, required=True, help="output folder for grades and feedback")
     parser.add_argument(
@@ -28,7 +71,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="submissions graded in parallel (default: number of cores)",
     )
     parser.add_argument("--resume", action="store_true", help="skip students already graded in OUT")
-    parser.add_argument("--student", nargs="+", action="extend", metavar="ID", help="grade only these students")
+    parser.add_argument("--student", action="append", metavar="ID", help="grade only this student (repeat for several)")
     parser.add_argument(
         "--seed",
         type=int,
@@ -41,7 +84,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="DB",
         help="also write the scores into this nbgrader gradebook (e.g. assignments/gradebook.db)",
     )
-    parser.set_defaults(func=run_grade)
 
 
 # What the grader keeps of its environment (workers are forks of it: see restart_with_clean_environment).
@@ -73,30 +115,31 @@ KEPT_ENV_PREFIXES = ("LC_", "XDG_", "COURSE_", "PYTHON")
 CLEAN_MARK = "LLMCOURSE_GRADE_CLEAN_ENV"
 
 
-def restart_with_clean_environment() -> None:
-    """Start ``llmcourse grade`` again without environment variables it does not need.
+def restart_with_clean_environment(argv: list[str]) -> None:
+    """Start this ``grade`` command again without environment variables it does not need.
 
     Every worker is a fork of the grader, so whatever the grader holds in memory, its environment included
     (``posix.environ`` survives scrubbing ``os.environ``), could be read by student code: an API token in
     the TA's shell must not be. ``execve`` replaces the process, so the dropped values are gone from memory.
     """
-    if os.environ.get(CLEAN_MARK) == "1" or sys.argv[1:2] != ["grade"]:
+    if os.environ.get(CLEAN_MARK) == "1":
         return
     kept = {k: v for k, v in os.environ.items() if k in KEPT_ENV or k.startswith(KEPT_ENV_PREFIXES)}
     sys.stdout.flush()
     sys.stderr.flush()
-    os.execve(sys.executable, [sys.executable, "-m", "course_lib.cli", *sys.argv[1:]], {**kept, CLEAN_MARK: "1"})
+    os.execve(sys.executable, [sys.executable, "-m", COMMAND_MODULE, *argv], {**kept, CLEAN_MARK: "1"})
 
 
 def run_grade(args: argparse.Namespace) -> int:
-    restart_with_clean_environment()
+    if sys.argv[1:2] == ["grade"]:  # run from a command line (not a Python caller): restart it scrubbed
+        restart_with_clean_environment(sys.argv[1:])
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from course_lib.errors import CourseError
 
-    from .manifest import load_manifest
-    from .runner import grade_batch
+    from .engine.manifest import load_manifest
+    from .engine.runner import grade_batch
 
     if args.jobs < 1:
         raise CourseError(f"--jobs must be at least 1, got {args.jobs}")
@@ -142,17 +185,18 @@ def run_grade(args: argparse.Namespace) -> int:
             progress.stop()
     print_summary(batch, Console())
     if args.nbgrader_db:
-        from .nbgrader_bridge import sync_gradebook
+        from .bridges.nbgrader import sync_gradebook
 
         written = sync_gradebook(args.assignment, args.out, args.nbgrader_db)
         Console().print(f"nbgrader gradebook {args.nbgrader_db}: {len(written)} submission(s) written")
     return 0
 
 
-def print_summary(batch: object, console: object) -> None:
+def print_summary(batch, console) -> None:
+    """The batch in a table: how many graded now or skipped, mean and median, why points were lost."""
     from rich.table import Table
 
-    from .report import failure_reasons
+    from .engine.report import failure_reasons
 
     results = batch.results
     scores = [r.score for r in results]
@@ -168,3 +212,116 @@ def print_summary(batch: object, console: object) -> None:
         table.add_row(f"lost points: {reason}", str(count))
     table.add_row("gradebook", str(batch.out_dir / "grades.csv"))
     console.print(table)
+
+
+# -------------------------------------------------------------------------- nbgrader and Gradescope bridges
+
+
+def _register_bridges(subparsers: argparse._SubParsersAction) -> None:
+    release = _command(
+        subparsers,
+        "release",
+        run_release,
+        help="generate the student version of an assignment with nbgrader",
+        description="Run nbgrader's generate_assignment on assignments/source/ASSIGNMENT/: solutions "
+        "become `raise NotImplementedError()`, hidden tests are removed, the graded cells are "
+        "recorded in the gradebook. Writes assignments/release/ASSIGNMENT/.",
+    )
+    _course_root_option(release)
+
+    sync = _command(
+        subparsers,
+        "gradebook-sync",
+        run_gradebook_sync,
+        help="write `llmcourse grade` results into nbgrader's gradebook (for formgrader)",
+        description="Read what `llmcourse grade` wrote in GRADES_DIR (<student>/grading.json) and store "
+        "each student's scores on the assignment's autograded cells in nbgrader's gradebook. "
+        "Each hidden test counts towards the cell of the task it is named after "
+        "(softmax::test_* -> cell test_softmax), scaled to the cell's points.",
+    )
+    sync.add_argument("grades_dir", type=Path, help="the --out folder of `llmcourse grade`")
+    sync.add_argument(
+        "--nbgrader-db",
+        type=Path,
+        required=True,
+        metavar="DB",
+        help="gradebook file, e.g. assignments/gradebook.db (created when absent)",
+    )
+    _course_root_option(sync)
+
+    zipper = _command(
+        subparsers,
+        "gradescope-zip",
+        run_gradescope_zip,
+        help="build a Gradescope autograder zip that runs `llmcourse grade`",
+        description="Write a Gradescope autograder zip: setup.sh installs this course from a bundled wheel "
+        "(pinned by constraints.txt); run_autograder grades /autograder/submission/*.ipynb with "
+        "`llmcourse grade` and writes /autograder/results/results.json.",
+    )
+    zipper.add_argument("--out", "-o", type=Path, required=True, help="zip file to write, e.g. a0.zip")
+
+
+def run_release(args: argparse.Namespace) -> int:
+    from .bridges.nbgrader import generate_release
+
+    out = generate_release(args.assignment, args.course_root)
+    notebooks = sorted(p.name for p in out.glob("*.ipynb"))
+    print(f"released {args.assignment}: {out} ({', '.join(notebooks)})")
+    return 0
+
+
+def run_gradebook_sync(args: argparse.Namespace) -> int:
+    from .bridges.nbgrader import sync_gradebook
+
+    written = sync_gradebook(args.assignment, args.grades_dir, args.nbgrader_db, args.course_root)
+    print(f"wrote {len(written)} submission(s) of {args.assignment} into {args.nbgrader_db}")
+    return 0
+
+
+def run_gradescope_zip(args: argparse.Namespace) -> int:
+    from .bridges.gradescope import build_zip
+
+    out = build_zip(args.assignment, args.out)
+    print(f"wrote {out}: upload it as the assignment's autograder on Gradescope")
+    return 0
+
+
+# ------------------------------------------------------------------------------------------- answer keys
+
+
+def _register_answer_key(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "answer-key",
+        help="generate solutions/ID.ipynb from the assignment's nbgrader source",
+        description="Write the answer key solutions/ID.ipynb from assignments/source/ID/ID.ipynb "
+        "(solution markers removed, outputs cleared).",
+    )
+    parser.add_argument("assignment", nargs="+", help="assignment id, e.g. a1_ngrams")
+    parser.add_argument("--check", action="store_true", help="only check that the stored key is current")
+    parser.set_defaults(func=run_answer_key)
+
+
+def run_answer_key(args: argparse.Namespace) -> int:
+    from course_lib.errors import CourseError
+
+    from .authoring.answer_key import is_current, key_path, write_answer_key
+
+    for assignment in args.assignment:
+        if args.check:
+            if not is_current(assignment):
+                raise CourseError(f"{key_path(assignment)} is stale; run: llmcourse answer-key {assignment}")
+            print(f"{assignment}: answer key is current")
+        else:
+            print(f"{assignment}: wrote {write_answer_key(assignment)}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m autograder.cli COMMAND ...``: the grader's commands alone, as ``llmcourse`` runs them."""
+    from course_lib.cli import run_command
+
+    return run_command([register], argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

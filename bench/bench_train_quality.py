@@ -1,6 +1,6 @@
 """Quality of the ``cpu-tiny`` preset: time (and steps) to reach validation loss 1.80 on tinyshakespeare.
 
-Target (issue 6): validation loss <= 1.80 nats/char within 10 minutes on a 2-core CPU. The named peer is
+Target: validation loss <= 1.80 nats/char within 10 minutes on a 2-core CPU. The named peer is
 that budget: the script prints the learning curve (step, val loss, elapsed), a sample, the step S and time
 at which val loss first reached the target, the training speed in steps/s with evaluation excluded, and
 the ratios time-to-target / 600 s and S / (steps/s) / 600 s (evaluation overhead left out).

@@ -1,41 +1,55 @@
 """The ``llmcourse`` command: one entry point, one module per group of subcommands.
 
 Each module in :data:`COMMAND_MODULES` exposes ``register(subparsers)``, which adds its subcommands and sets
-``func`` on them. Heavy imports (torch, nbgrader) happen inside those functions, so ``--help`` stays fast.
+``func`` on them. Other installed packages add theirs through the entry point group ``llmcourse.commands``
+(the grader registers ``grade``, ``release``, ``answer-key``, ... this way), so ``course_lib`` never imports
+them. Heavy imports (torch, nbgrader) happen inside the commands' functions, so ``--help`` stays fast.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import importlib.metadata
 import sys
+from collections.abc import Callable, Iterable
 
 from course_lib import __version__
 from course_lib.errors import CourseError
 
 COMMAND_MODULES = (
     "course_lib.doctor",
+    "course_lib.course_map",
     "course_lib.training.cli",
-    "autograder.answer_key",
-    "autograder.bridges_cli",
-    "autograder.cli",
 )
+ENTRY_POINT_GROUP = "llmcourse.commands"
+
+Registrar = Callable[[argparse._SubParsersAction], None]
 
 
-def build_parser() -> argparse.ArgumentParser:
+def registrars() -> list[Registrar]:
+    """``register`` functions: this package's command modules, then each installed ``llmcourse.commands`` plugin."""
+    found: list[Registrar] = [importlib.import_module(name).register for name in COMMAND_MODULES]
+    for entry in sorted(importlib.metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
+        found.append(entry.load())
+    return found
+
+
+def build_parser(register_with: Iterable[Registrar] | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="llmcourse",
         description="llm-course: check your setup, train and sample models, release and grade assignments.",
     )
     parser.add_argument("--version", action="version", version=f"llm-course {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for name in COMMAND_MODULES:
-        importlib.import_module(name).register(subparsers)
+    for register in registrars() if register_with is None else register_with:
+        register(subparsers)
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+def run_command(register_with: Iterable[Registrar] | None, argv: list[str] | None = None) -> int:
+    """Parse ``argv`` and run the chosen command; a CourseError becomes one ``llmcourse CMD: error:`` line."""
+    parser = build_parser(register_with)
     args = parser.parse_args(argv)
     try:
         return int(args.func(args) or 0)
@@ -45,6 +59,10 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"llmcourse {args.command}: interrupted", file=sys.stderr)
         return 130
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run_command(None, argv)
 
 
 if __name__ == "__main__":

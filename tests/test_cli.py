@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -87,3 +88,70 @@ def test_doctor_exits_non_zero_with_one_line_per_problem(tmp_path: Path) -> None
     assert "unknown device 'tpu'" in problems[0]
     assert "jupyter labextension enable @jupyter/nbgrader" in problems[1]
     assert "Traceback" not in result.stderr
+
+
+def test_course_lib_never_imports_the_grader() -> None:
+    # the library students install must not depend on the grader: no `import autograder...` anywhere in it,
+    # not even inside a function (the grader's commands come in through the llmcourse.commands entry points)
+    import ast
+
+    package = Path(__file__).resolve().parents[1] / "course_lib"
+    offenders = []
+    for path in sorted(package.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module]
+            elif isinstance(node, ast.Call) and getattr(node.func, "attr", getattr(node.func, "id", "")) in (
+                "import_module",
+                "__import__",
+            ):  # importlib.import_module("autograder...")
+                names = [a.value for a in node.args[:1] if isinstance(a, ast.Constant) and isinstance(a.value, str)]
+            elif isinstance(node, ast.Constant) and isinstance(node.value, str):  # a module name kept for later
+                names = [node.value] if re.fullmatch(r"autograder(\.[A-Za-z_]\w*)+", node.value) else []
+            offenders += [
+                f"{path.relative_to(package.parent)}:{node.lineno} {n}"
+                for n in names
+                if n.split(".")[0] == "autograder"
+            ]
+    assert offenders == []
+
+
+def test_commands_from_entry_points_are_registered(monkeypatch) -> None:
+    # course_lib.cli adds whatever an installed package declares under llmcourse.commands, by name order
+    import argparse
+    import importlib.metadata
+
+    from course_lib import cli
+
+    seen = []
+
+    def register(subparsers: argparse._SubParsersAction) -> None:
+        seen.append(True)
+        subparsers.add_parser("plugged", help="from a plugin").set_defaults(func=lambda args: 7)
+
+    entry = importlib.metadata.EntryPoint("plug", "tests_plugin:register", cli.ENTRY_POINT_GROUP)
+    monkeypatch.setattr(entry.__class__, "load", lambda self: register)
+    monkeypatch.setattr(
+        importlib.metadata, "entry_points", lambda group: [entry] if group == cli.ENTRY_POINT_GROUP else []
+    )
+    assert cli.main(["plugged"]) == 7 and seen == [True]
+
+
+def test_list_shows_lectures_and_assignments() -> None:
+    from course_lib.course_map import course_entries
+
+    result = llmcourse("list")
+    assert result.returncode == 0, result.stderr
+    entries = course_entries()
+    root = Path(__file__).resolve().parents[1]
+    lectures = sorted(p.stem for p in (root / "lectures").glob("*.ipynb"))
+    assignments = sorted(p.name for p in (root / "assignments" / "source").iterdir() if p.is_dir())
+    assert [e.name for e in entries if e.kind == "lecture"] == lectures
+    assert [e.name for e in entries if e.kind == "assignment"] == assignments
+    for e in entries:
+        assert e.name in result.stdout and e.title and e.title in result.stdout
+    graded = {p.parent.name for p in (root / "autograder" / "graders").glob("*/manifest.toml")}
+    assert {e.name for e in entries if e.autograded} == graded & set(assignments)

@@ -1,5 +1,5 @@
-"""n-gram LMs checked against a float64 brute-force recomputation of the formulas in issue 3, plus
-sum-to-one, perplexity and sampling properties."""
+"""n-gram LMs checked against a float64 brute-force recomputation of the formulas in course_lib.ngram's
+docstrings, plus sum-to-one, perplexity and sampling properties."""
 
 from __future__ import annotations
 

@@ -15,8 +15,8 @@ import nbformat
 import pytest
 from a1_support import SOURCE, load_mutants
 
-from autograder.nbgrader_bridge import generate_release
-from autograder.runner import grade_batch
+from autograder.bridges.nbgrader import generate_release
+from autograder.engine.runner import grade_batch
 
 MUTANTS = load_mutants().MUTANTS
 

@@ -1,7 +1,7 @@
 """Build A0 submissions for the autograder's tests: the solution, the release, and variations of them.
 
 Everything starts from the instructor's source notebook, so the tests follow the real assignment; the
-release and the solution are made by :mod:`autograder.samples`, as for the demo and the benchmark.
+release and the solution are made by :mod:`autograder.authoring.samples`, as for the demo and the benchmark.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from pathlib import Path
 import nbformat
 from nbformat.v4 import new_code_cell
 
-from autograder.samples import clear_solutions, fill_stubs, solutions
+from autograder.authoring.samples import clear_solutions, fill_stubs, solutions
 
 ROOT = Path(__file__).resolve().parents[2]
 SOURCE = ROOT / "assignments" / "source" / "a0_warmup" / "a0_warmup.ipynb"

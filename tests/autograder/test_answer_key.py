@@ -7,7 +7,8 @@ import shutil
 import nbformat
 import pytest
 
-from autograder.answer_key import ROOT, is_current, make_answer_key, write_answer_key
+from autograder.authoring.answer_key import is_current, make_answer_key, write_answer_key
+from autograder.paths import REPO_ROOT as ROOT
 from course_lib.cli import main
 from course_lib.errors import CourseError
 
@@ -65,7 +66,7 @@ def test_every_assignment_has_a_current_answer_key(capsys) -> None:
 
 
 def test_cli_check_fails_with_one_line_when_stale(tmp_path, monkeypatch, capsys) -> None:
-    monkeypatch.setattr("autograder.answer_key.ROOT", tmp_path)
+    monkeypatch.setattr("autograder.authoring.answer_key.REPO_ROOT", tmp_path)
     shutil.copytree(ROOT / "assignments" / "source" / "a1_ngrams", tmp_path / "assignments" / "source" / "a1_ngrams")
     # no solutions/ folder in tmp_path: the key is missing, hence stale
     assert main(["answer-key", "--check", "a1_ngrams"]) == 2

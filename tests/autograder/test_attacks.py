@@ -15,7 +15,8 @@ from pathlib import Path
 import ag_notebooks as nbs
 import pytest
 
-from autograder.runner import GRADED, grade_batch
+from autograder.engine.runner import grade_batch
+from autograder.results import GRADED
 
 SM_OK, CE_OK, WRONG_SM, WRONG_CE = nbs.SOFTMAX_OK, nbs.CE_OK, nbs.SOFTMAX_WRONG, nbs.CE_WRONG
 CHEAT_CELL_MARK = "# attack"

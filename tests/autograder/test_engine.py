@@ -11,8 +11,9 @@ import ag_notebooks as nbs
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
-from autograder import sandbox
-from autograder.runner import GRADED, grade_batch, grade_submission
+from autograder.engine.runner import grade_batch, grade_submission
+from autograder.results import GRADED
+from autograder.sandbox import forkserver
 
 TOY_TESTS = '''
 import pytest
@@ -129,7 +130,7 @@ def test_points_that_do_not_add_up_are_a_grader_error(tmp_path):
 def test_fallback_sandbox_without_root_still_grades_and_cleans_up(tmp_path, monkeypatch):
     # As if the TA ran the grader as an ordinary user: no namespaces, no uid switch; leftover processes are
     # found as descendants of the fork server (a child subreaper).
-    monkeypatch.setattr(sandbox, "is_root", lambda: False)
+    monkeypatch.setattr(forkserver, "is_root", lambda: False)
     name = f"agfb{os.getpid() % 10000}"
     graders = toy_graders(tmp_path / "graders")
     result = grade_submission("toy", toy_notebook(tmp_path / "sub", DETACHED % name), graders_root=graders)

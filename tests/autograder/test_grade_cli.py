@@ -40,6 +40,42 @@ def test_unknown_student_is_one_clear_line(tmp_path):
     assert result.stderr == f"llmcourse grade: error: no submission folder for student(s) bob in {tmp_path}\n"
 
 
+def grader_parser():
+    from autograder.cli import register
+    from course_lib.cli import build_parser
+
+    return build_parser([register])
+
+
+def test_student_takes_one_id_and_repeats_without_swallowing_positionals():
+    args = grader_parser().parse_args(
+        ["grade", "--student", "bob", "a0_warmup", "submitted", "--out", "o", "--student", "amy"]
+    )
+    assert (args.assignment, args.submitted_dir, args.student) == ("a0_warmup", Path("submitted"), ["bob", "amy"])
+
+
+@pytest.mark.parametrize("flag", ["--out", "-o"])
+def test_gradescope_zip_writes_to_out(flag):
+    args = grader_parser().parse_args(["gradescope-zip", "a0_warmup", flag, "a0.zip"])
+    assert args.out == Path("a0.zip")
+
+
+def test_the_grader_declares_its_commands_as_an_entry_point():
+    # course_lib's llmcourse finds the grader only through this declaration (pyproject, installed metadata)
+    import importlib
+    import tomllib
+
+    from course_lib.cli import ENTRY_POINT_GROUP
+
+    declared = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["entry-points"][ENTRY_POINT_GROUP]
+    targets = [importlib.import_module(v.split(":")[0]) for v in declared.values()]
+    registered = [getattr(m, v.split(":")[1]) for m, v in zip(targets, declared.values())]
+    from course_lib.cli import build_parser
+
+    action = next(a for a in build_parser(registered)._actions if a.dest == "command")
+    assert {"grade", "release", "gradebook-sync", "gradescope-zip", "answer-key"} <= set(action.choices)
+
+
 def test_missing_submitted_folder_is_one_clear_line(tmp_path):
     result = run("grade", "a0_warmup", str(tmp_path / "nope"), "--out", str(tmp_path / "out"))
     assert result.returncode == 2 and "does not exist" in result.stderr

@@ -13,8 +13,9 @@ from pathlib import Path
 import ag_notebooks as nbs
 import pytest
 
-from autograder.runner import GRADED, grade_batch, grade_submission
-from autograder.samples import fill_stubs, solutions
+from autograder.authoring.samples import fill_stubs, solutions
+from autograder.engine.runner import grade_batch, grade_submission
+from autograder.results import GRADED
 
 HALF_DONE = nbs.submission(cross_entropy=nbs.RELEASED_CE)  # softmax done, cross_entropy not
 SOFTMAX_NO_DIM = "def softmax(x, dim=-1):\n    z = x - x.max()\n    return z.exp() / z.exp().sum(-1, keepdim=True)\n"

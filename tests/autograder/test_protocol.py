@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from autograder import protocol
+from autograder.sandbox import protocol
 
 
 def roundtrip(value):

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from autograder.manifest import load_manifest
-from autograder.notebook import neutralise_ipython
-from autograder.scan import ForbiddenRules, scan_cells
+from autograder.engine.manifest import load_manifest
+from autograder.engine.notebook import neutralise_ipython
+from autograder.engine.scan import ForbiddenRules, scan_cells
 
 RULES = load_manifest("a0_warmup").forbidden
 GRADED = ("softmax", "cross_entropy")

@@ -1,7 +1,7 @@
 """A deliberately naive byte-level BPE trainer: the test oracle for course_lib.tokenizers.bpe_train.
 
-Written from the conventions in issue 3, sharing no code with course_lib: after every merge it recounts every
-adjacent pair in every pre-token. Slow (O(merges x corpus)) but obviously right.
+Written from the conventions in course_lib.tokenizers' docstrings, sharing no code with course_lib: after every
+merge it recounts every adjacent pair in every pre-token. Slow (O(merges x corpus)) but obviously right.
 """
 
 from __future__ import annotations

@@ -6,9 +6,9 @@ is wrong (type, length, first differing position), never the expected value.
 
 from __future__ import annotations
 
-import math
 import random
-from typing import Any
+
+from autograder.checks import check_float, check_list, check_pairs, check_type  # noqa: F401 (graders import them here)
 
 ASCII_WORDS = [
     "the",
@@ -93,51 +93,6 @@ def vocabulary(rng: random.Random, size: int) -> list[str]:
     types = sorted(types)[:size] + rng.sample(["é", "日本", "🙂", "Ωx"], 2)
     rng.shuffle(types)
     return types
-
-
-# ------------------------------------------------------------------------------------------------ checks
-
-
-def check_type(value: Any, kind: type, what: str) -> None:
-    if type(value) is not kind:
-        raise AssertionError(f"{what} returned a {type(value).__name__}, expected a {kind.__name__}")
-
-
-def check_list(got: Any, want: list, what: str) -> None:
-    """``got`` is a list equal to ``want``; the message names the first wrong position only."""
-    check_type(got, list, what)
-    if got == want:
-        return
-    for i, (a, b) in enumerate(zip(got, want)):
-        if a != b:
-            raise AssertionError(f"{what} is wrong at position {i} (of {len(want)})")
-    raise AssertionError(f"{what} returned {len(got)} items, expected {len(want)}")
-
-
-def check_pairs(got: Any, want: list[tuple[int, int]], what: str) -> None:
-    """A list of (left, right) id pairs; tuples and 2-lists are both accepted."""
-    check_type(got, list, what)
-    normalised = []
-    for i, pair in enumerate(got):
-        if type(pair) not in (tuple, list) or len(pair) != 2 or not all(type(x) is int for x in pair):
-            raise AssertionError(f"{what}: item {i} is not a pair of integer ids")
-        normalised.append(tuple(pair))
-    if normalised[: len(want)] != want[: len(normalised)]:
-        first = next(i for i, (a, b) in enumerate(zip(normalised, want)) if a != b)
-        raise AssertionError(f"{what}: merge {first} (0-based) is not the expected one")
-    if len(normalised) != len(want):
-        raise AssertionError(f"{what} returned {len(normalised)} merges, expected {len(want)}")
-
-
-def check_float(got: Any, want: float, what: str, rel: float = 1e-9, abs_: float = 1e-12) -> None:
-    if type(got) is not float and type(got) is not int:
-        raise AssertionError(f"{what} returned a {type(got).__name__}, expected a float")
-    if math.isinf(want) or math.isinf(got):
-        if got != want:
-            raise AssertionError(f"{what} is {'infinite' if math.isinf(got) else 'finite'}, but should not be")
-        return
-    if not math.isclose(got, want, rel_tol=rel, abs_tol=abs_):
-        raise AssertionError(f"{what} is wrong (relative error {abs(got - want) / max(abs(want), 1e-300):.2g})")
 
 
 def fit_both(student, sentences: list[list[str]], order: int, **options):

@@ -2,7 +2,7 @@
 
 Each mutant replaces one snippet (``old``, which must occur exactly once) in the solution cell named by its nbgrader
 ``grade_id`` with ``new``. ``catches`` names the hidden tests meant to catch the bug: graded with the mutant applied,
-each of them must lose points (``tests/test_a1_graders.py`` checks this and reports the kill rate).
+each of them must lose points (``tests/a1/test_a1_mutation.py`` checks this and reports the kill rate).
 """
 
 from __future__ import annotations

@@ -9,30 +9,25 @@ and executed by nbval in CI (``make test``), so a stale or broken key fails the 
 
 from __future__ import annotations
 
-import argparse
 import copy
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from course_lib.errors import CourseError
 
+from ..paths import REPO_ROOT
+from .nbmeta import nbgrader_metadata, strip_markers
+
 if TYPE_CHECKING:  # nbformat takes seconds to import; `llmcourse --help` must not wait for it
     import nbformat
 
-MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION", "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS")
-ROOT = Path(__file__).resolve().parents[1]
-
 
 def source_path(assignment: str, root: Path | None = None) -> Path:
-    return (root or ROOT) / "assignments" / "source" / assignment / f"{assignment}.ipynb"
+    return (root or REPO_ROOT) / "assignments" / "source" / assignment / f"{assignment}.ipynb"
 
 
 def key_path(assignment: str, root: Path | None = None) -> Path:
-    return (root or ROOT) / "solutions" / f"{assignment}.ipynb"
-
-
-def _strip_markers(source: str) -> str:
-    return "\n".join(line for line in source.splitlines() if line.strip() not in MARKERS)
+    return (root or REPO_ROOT) / "solutions" / f"{assignment}.ipynb"
 
 
 def make_answer_key(source: nbformat.NotebookNode, assignment: str) -> nbformat.NotebookNode:
@@ -41,8 +36,9 @@ def make_answer_key(source: nbformat.NotebookNode, assignment: str) -> nbformat.
 
     key = copy.deepcopy(source)
     for cell in key.cells:
-        nbgrader = cell.metadata.pop("nbgrader", {})
-        cell.source = _strip_markers(cell.source)
+        nbgrader = nbgrader_metadata(cell)
+        cell.metadata.pop("nbgrader", None)
+        cell.source = strip_markers(cell.source)
         if cell.cell_type == "code":
             cell.outputs = []
             cell.execution_count = None
@@ -82,26 +78,3 @@ def is_current(assignment: str, root: Path | None = None) -> bool:
     if not out.is_file():
         return False
     return _render(assignment, root) == out.read_text(encoding="utf-8")
-
-
-def _run(args: argparse.Namespace) -> int:
-    for assignment in args.assignment:
-        if args.check:
-            if not is_current(assignment):
-                raise CourseError(f"{key_path(assignment)} is stale; run: llmcourse answer-key {assignment}")
-            print(f"{assignment}: answer key is current")
-        else:
-            print(f"{assignment}: wrote {write_answer_key(assignment)}")
-    return 0
-
-
-def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "answer-key",
-        help="generate solutions/ID.ipynb from the assignment's nbgrader source",
-        description="Write the answer key solutions/ID.ipynb from assignments/source/ID/ID.ipynb "
-        "(solution markers removed, outputs cleared).",
-    )
-    parser.add_argument("assignment", nargs="+", help="assignment id, e.g. a1_ngrams")
-    parser.add_argument("--check", action="store_true", help="only check that the stored key is current")
-    parser.set_defaults(func=_run)

@@ -17,8 +17,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from .plugin import GRADER_ERROR
-from .runner import GRADED, SubmissionResult
+from ..results import GRADED, GRADER_ERROR, Outcome, SubmissionResult
 
 RECORD = "grading.json"
 
@@ -91,7 +90,7 @@ def feedback_markdown(result: SubmissionResult) -> str:
     if result.tests:
         out += ["", "## Tests", "", "| | test | points | why |", "|---|---|---|---|"]
         for t in result.tests:
-            mark = "✅" if t.outcome == "passed" else "❌"
+            mark = "✅" if t.outcome == Outcome.PASSED else "❌"
             out.append(f"| {mark} | {_md(t.description)} | {t.score:g} / {t.max_score:g} | {_md(t.message)} |")
     out.append("")
     return "\n".join(out)
@@ -168,7 +167,8 @@ def failure_reasons(results: list[SubmissionResult]) -> dict[str, int]:
     """How many submissions lost points for each reason (status, or the kind of each failed test)."""
     counts: dict[str, int] = {}
     for r in results:
-        reasons = {r.status} if r.status != GRADED else {t.kind or t.outcome for t in r.tests if t.outcome != "passed"}
+        failed = {t.kind or t.outcome for t in r.tests if t.outcome != Outcome.PASSED}
+        reasons = {r.status} if r.status != GRADED else failed
         for reason in reasons:
             counts[reason] = counts.get(reason, 0) + 1
     return dict(sorted(counts.items(), key=lambda kv: -kv[1]))

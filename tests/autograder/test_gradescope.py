@@ -19,9 +19,9 @@ import nbformat
 import pytest
 from a0_release import A0, a0_release  # noqa: F401 (a fixture)
 
-from autograder.gradescope import build_zip
-from autograder.nbgrader_bridge import COURSE_ROOT
-from autograder.samples import fill_stubs, solutions
+from autograder.authoring.samples import fill_stubs, solutions
+from autograder.bridges.gradescope import build_zip
+from autograder.bridges.nbgrader import COURSE_ROOT
 from course_lib.errors import CourseError
 
 # Gradescope's results.json format (https://gradescope-autograders.readthedocs.io/en/latest/specs/)

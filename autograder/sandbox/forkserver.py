@@ -46,7 +46,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from .manifest import Limits
+from ..engine.manifest import Limits
 
 CLONE_NEWNS = 0x00020000
 CLONE_NEWPID = 0x20000000

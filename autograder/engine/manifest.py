@@ -12,7 +12,7 @@ Example (A0)::
     [limits]                            # every limit is enforced from the trusted side or by the kernel
     cell_seconds = 20                   # wall time for one notebook cell
     call_seconds = 10                   # wall time for one call into student code
-    submission_seconds = 120            # wall time for the whole submission
+    submission_seconds = 90             # wall time for the whole submission
     memory_mb = 1024                    # address space the worker may add on top of the warm interpreter
     file_size_mb = 16                   # largest file the worker may write
     open_files = 64
@@ -20,7 +20,7 @@ Example (A0)::
     output_kb = 64                      # captured stdout/stderr kept for feedback
     notebook_mb = 10                    # larger submissions are rejected unread
 
-    [forbidden]                         # see autograder.scan
+    [forbidden]                         # see autograder.engine.scan
     names = ["softmax", "log_softmax"]  # leaf names, under torch.* and as methods
     apis = ["torch._C"]                 # dotted names and everything under them
     modules = ["course_lib"]            # packages whose every use is forbidden
@@ -34,9 +34,8 @@ from pathlib import Path
 
 from course_lib.errors import CourseError
 
+from ..paths import GRADERS_DIR
 from .scan import ForbiddenRules
-
-GRADERS_DIR = Path(__file__).resolve().parent / "graders"
 
 
 @dataclass(frozen=True)

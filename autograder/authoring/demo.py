@@ -1,13 +1,13 @@
 """``make demo``: release A0, grade a class of sample submissions, show the gradebook.
 
-The class is generated from A0's own notebooks (see :mod:`autograder.samples`): honest and buggy students,
+The class is generated from A0's own notebooks (see :mod:`autograder.authoring.samples`): honest and buggy students,
 students who attack the grader, and malformed uploads. Everything lands in ``build/demo/`` (not committed):
 
     build/demo/submitted/<student>/a0_warmup/...   the class, in nbgrader's layout
     build/demo/grades/                             what `llmcourse grade` wrote (grades.csv, feedback, ...)
     build/demo/gradebook.db                        nbgrader's gradebook, as formgrader would show it
 
-    python -m autograder.demo [--out build/demo] [--jobs N]
+    python -m autograder.authoring.demo [--out build/demo] [--jobs N]
 """
 
 from __future__ import annotations
@@ -20,8 +20,9 @@ from pathlib import Path
 
 import nbformat
 
-from autograder.nbgrader_bridge import COURSE_ROOT, db_url_for, generate_release, nbgrader_api
-from autograder.samples import A0_BUGS, fill_stubs, solutions
+from ..bridges.nbgrader import db_url_for, generate_release, nbgrader_api
+from ..paths import COURSE_ROOT
+from .samples import A0_BUGS, fill_stubs, solutions
 
 A0 = "a0_warmup"
 NOTEBOOK = f"{A0}.ipynb"
@@ -136,7 +137,7 @@ def print_gradebook(db: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m autograder.demo", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m autograder.authoring.demo", description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=Path("build/demo"))
     parser.add_argument("--jobs", type=int, default=None, help="grading workers (default: cores)")
     parser.add_argument("--student", action="append", help="only these sample students (repeatable)")
@@ -150,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
     command = [
         sys.executable,
         "-m",
-        "course_lib.cli",
+        "autograder.cli",
         "grade",
         A0,
         str(submitted),

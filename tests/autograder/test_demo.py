@@ -9,9 +9,9 @@ import nbformat
 import pytest
 from a0_release import a0_release  # noqa: F401 (a fixture)
 
-from autograder.demo import A0, NOTEBOOK, demo_class, main, write_class
-from autograder.nbgrader_bridge import db_url_for, nbgrader_api
-from autograder.samples import solutions
+from autograder.authoring.demo import A0, NOTEBOOK, demo_class, main, write_class
+from autograder.authoring.samples import solutions
+from autograder.bridges.nbgrader import db_url_for, nbgrader_api
 
 
 def test_demo_class_covers_every_kind_of_submission(a0_release, tmp_path: Path) -> None:  # noqa: F811

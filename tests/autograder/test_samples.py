@@ -8,7 +8,7 @@ import nbformat
 import pytest
 from a0_release import A0, a0_release  # noqa: F401 (a fixture)
 
-from autograder.samples import A0_BUGS, a0_variant, clear_solutions, fill_stubs, solutions, write_submissions
+from autograder.authoring.samples import A0_BUGS, a0_variant, clear_solutions, fill_stubs, solutions, write_submissions
 
 
 @pytest.fixture

@@ -26,8 +26,8 @@ from pathlib import Path
 
 from course_lib.errors import CourseError
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-GRADERS_DIR = Path(__file__).resolve().parent / "graders"
+from ..paths import GRADERS_DIR, REPO_ROOT
+
 STUDENT = "gradescope_student"  # the one student of a Gradescope run
 
 SETUP_SH = """\
@@ -51,9 +51,9 @@ TORCH_INDEX_URL="${TORCH_INDEX_URL:-https://download.pytorch.org/whl/cpu}"
 
 RUN_AUTOGRADER = """\
 #!/usr/bin/env bash
-# Gradescope runs this once per submission; see autograder/gradescope.py in the course package.
+# Gradescope runs this once per submission; see autograder/bridges/gradescope.py in the course package.
 set -euo pipefail
-exec "${{PYTHON:-/autograder/venv/bin/python}}" -m autograder.gradescope {assignment}
+exec "${{PYTHON:-/autograder/venv/bin/python}}" -m autograder.bridges.gradescope {assignment}
 """
 
 
@@ -161,7 +161,7 @@ def run_autograder(assignment: str, root: Path) -> dict:
             [
                 sys.executable,
                 "-m",
-                "course_lib.cli",
+                "autograder.cli",
                 "grade",
                 assignment,
                 str(work / "submitted"),
@@ -186,10 +186,10 @@ def run_autograder(assignment: str, root: Path) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the zip's ``run_autograder``: ``python -m autograder.gradescope ASSIGNMENT``."""
+    """Entry point of the zip's ``run_autograder``: ``python -m autograder.bridges.gradescope ASSIGNMENT``."""
     argv = sys.argv[1:] if argv is None else argv
     if len(argv) != 1:
-        print("usage: python -m autograder.gradescope ASSIGNMENT", file=sys.stderr)
+        print("usage: python -m autograder.bridges.gradescope ASSIGNMENT", file=sys.stderr)
         return 2
     root = Path(os.environ.get("AUTOGRADER_ROOT", "/autograder"))
     results = run_autograder(argv[0], root)

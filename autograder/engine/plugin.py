@@ -40,28 +40,15 @@ from __future__ import annotations
 import functools
 import hashlib
 import traceback
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
-from .protocol import ObjectRef
+from ..results import GRADER_ERROR, Outcome, TestResult
+from ..sandbox.protocol import ObjectRef
 from .scan import ScanResult
 from .session import StudentCodeError, WorkerSession
 
-
-@dataclass
-class TestResult:
-    name: str  # the test function's name
-    description: str  # docstring first line, shown to the student
-    max_score: float
-    score: float
-    outcome: str  # passed | failed | forbidden | grader_error | error
-    message: str  # why, in words for the student ("" when passed)
-    kind: str = ""  # failure category: assertion, raised, timeout, crashed, missing, forbidden, ...
-
-
-GRADER_ERROR = "grader_error"
 GRADER_ERROR_MESSAGE = (
     "the grader itself failed on this test, not because of your code; "
     "the course staff are told and will grade it by hand"
@@ -202,19 +189,19 @@ class GradingPlugin:
             return TestResult(
                 **base,
                 score=0.0,
-                outcome="forbidden",
+                outcome=Outcome.FORBIDDEN,
                 kind="forbidden",
                 message="scored 0: " + "; ".join(flagged),
             )
         if report.passed:
-            return TestResult(**base, score=points, outcome="passed", message="")
+            return TestResult(**base, score=points, outcome=Outcome.PASSED, message="")
         exc = call.excinfo.value if call.excinfo else None
         kind, message = explain_failure(exc)
         if kind == GRADER_ERROR:
             trace = "".join(traceback.format_exception(exc))
             self.grader_errors.append(f"{base['name']}: {trace[-4000:]}")
-            return TestResult(**base, score=0.0, outcome=GRADER_ERROR, kind=GRADER_ERROR, message=message)
-        return TestResult(**base, score=0.0, outcome="failed", kind=kind, message=message)
+            return TestResult(**base, score=0.0, outcome=Outcome.GRADER_ERROR, kind=GRADER_ERROR, message=message)
+        return TestResult(**base, score=0.0, outcome=Outcome.FAILED, kind=kind, message=message)
 
 
 def test_name(nodeid: str) -> str:

@@ -32,8 +32,8 @@ from typing import Any
 
 import numpy as np
 
+from ..engine.notebook import Cell
 from . import protocol
-from .notebook import Cell
 
 MAX_MESSAGE = 2000
 

@@ -35,8 +35,10 @@ from typing import Any
 
 from course_lib.errors import CourseError
 
-GRADER_ERROR = "grader_error"  # the engine's status for "grading itself failed; a TA should look"
-COURSE_ROOT = Path(__file__).resolve().parents[1] / "assignments"
+from ..engine.report import read_graded
+from ..paths import COURSE_ROOT
+from ..results import GRADER_ERROR
+
 CONFIG_FILE = "nbgrader_config.py"
 
 
@@ -205,8 +207,6 @@ def read_grades(grades_dir: Path | str, assignment: str) -> dict[str, Any]:
     names (``softmax::test_gradients_flow``) say which task a test grades; results.json shows students
     only the test's description.
     """
-    from autograder.report import read_graded
-
     grades_dir = Path(grades_dir)
     if not grades_dir.is_dir():
         raise CourseError(f"grades directory {grades_dir} does not exist (run `llmcourse grade` first)")

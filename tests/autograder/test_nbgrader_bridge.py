@@ -13,7 +13,7 @@ import nbformat
 import pytest
 from a0_release import A0, a0_release  # noqa: F401 (a fixture)
 
-from autograder.nbgrader_bridge import (
+from autograder.bridges.nbgrader import (
     COURSE_ROOT,
     GradeCellInfo,
     cell_scores,
@@ -23,9 +23,9 @@ from autograder.nbgrader_bridge import (
     nbgrader_api,
     sync_gradebook,
 )
-from autograder.plugin import TestResult as EngineTest
-from autograder.report import write_student_outputs
-from autograder.runner import SubmissionResult
+from autograder.engine.report import write_student_outputs
+from autograder.results import SubmissionResult
+from autograder.results import TestResult as EngineTest
 from course_lib.cli import main as cli_main
 from course_lib.errors import CourseError
 

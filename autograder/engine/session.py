@@ -22,9 +22,9 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import protocol
+from ..sandbox import protocol
+from ..sandbox.forkserver import ForkServer, describe_exit
 from .manifest import Limits
-from .sandbox import ForkServer, describe_exit
 
 REPLY_KEYS_OK = {"id", "ok", "value", "grads", "n_arrays"}
 REPLY_KEYS_ERROR = {"id", "ok", "kind", "message", "n_arrays"}

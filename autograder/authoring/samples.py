@@ -18,34 +18,30 @@ from pathlib import Path
 
 import nbformat
 
+from .nbmeta import SOLUTION_BLOCK, grade_id
+
 STUB = re.compile(r"^(?P<indent>[ \t]*)# YOUR CODE HERE\n[ \t]*raise NotImplementedError\(\)[ \t]*$", re.M)
-SOLUTION = re.compile(
-    r"^(?P<indent>[ \t]*)### BEGIN SOLUTION[ \t]*\n(?P<body>.*?)^[ \t]*### END SOLUTION[ \t]*$", re.M | re.S
-)
-
-
-def _grade_id(cell) -> str | None:
-    return cell.metadata.get("nbgrader", {}).get("grade_id")
 
 
 def solutions(source: nbformat.NotebookNode) -> dict[str, str]:
     """``{grade_id: solution code, dedented}`` for each solution cell of an instructor notebook."""
     found = {}
     for cell in source.cells:
-        match = SOLUTION.search(cell.source) if cell.cell_type == "code" else None
+        match = SOLUTION_BLOCK.search(cell.source) if cell.cell_type == "code" else None
         if match:
-            found[_grade_id(cell)] = textwrap.dedent(match["body"]).rstrip("\n")
+            found[grade_id(cell)] = textwrap.dedent(match["body"]).rstrip("\n")
     return found
 
 
 def clear_solutions(source: nbformat.NotebookNode) -> nbformat.NotebookNode:
     """What nbgrader's ClearSolutions makes of an instructor notebook's code, without running nbgrader: a copy
     whose ``### BEGIN SOLUTION`` ... ``### END SOLUTION`` blocks are ``# YOUR CODE HERE`` stubs. For tests that
-    need a release in a hurry; ``llmcourse release`` makes the real one (``tests/test_samples.py`` compares)."""
+    need a release in a hurry; ``llmcourse release`` makes the real one
+    (``tests/autograder/test_samples.py`` compares)."""
     cleared = copy.deepcopy(source)
     for cell in cleared.cells:
         if cell.cell_type == "code":
-            cell.source = SOLUTION.sub(
+            cell.source = SOLUTION_BLOCK.sub(
                 lambda m: f"{m['indent']}# YOUR CODE HERE\n{m['indent']}raise NotImplementedError()", cell.source
             )
     return cleared
@@ -60,16 +56,16 @@ def fill_stubs(release: nbformat.NotebookNode, answers: Mapping[str, str]) -> nb
     filled = copy.deepcopy(release)
     missing = set(answers)
     for cell in filled.cells:
-        grade_id = _grade_id(cell)
-        if cell.cell_type != "code" or grade_id not in answers:
+        cell_id = grade_id(cell)
+        if cell.cell_type != "code" or cell_id not in answers:
             continue
         if not STUB.search(cell.source):
-            raise ValueError(f"cell {grade_id!r} has no `# YOUR CODE HERE` stub to fill")
-        code = answers[grade_id]
+            raise ValueError(f"cell {cell_id!r} has no `# YOUR CODE HERE` stub to fill")
+        code = answers[cell_id]
         cell.source = STUB.sub(
             lambda m, code=code: textwrap.indent(code, m["indent"], lambda _: True), cell.source, count=1
         )
-        missing.discard(grade_id)
+        missing.discard(cell_id)
     if missing:
         raise ValueError(f"no solution cells named {sorted(missing)} in the release")
     return filled

@@ -1,0 +1,3 @@
+"""The untrusted side of grading: the fork server that starts workers in isolation (:mod:`.forkserver`:
+namespaces, own uid, rlimits, killing everything), the worker that runs the student's notebook and answers calls
+(:mod:`.worker`), and the plain-data protocol between them and the trusted process (:mod:`.protocol`)."""

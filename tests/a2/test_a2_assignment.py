@@ -7,9 +7,9 @@ import re
 import nbformat
 from a2_support import ASSIGNMENT, GRADERS, SOURCE, hidden_tests, load_mutants
 
-from autograder.answer_key import is_current, make_answer_key
-from autograder.manifest import load_manifest
-from autograder.nbgrader_bridge import GradeCellInfo, map_tests_to_cells
+from autograder.authoring.answer_key import is_current, make_answer_key
+from autograder.bridges.nbgrader import GradeCellInfo, map_tests_to_cells
+from autograder.engine.manifest import load_manifest
 
 
 def test_manifest_total_matches_the_graders() -> None:

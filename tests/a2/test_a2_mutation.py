@@ -14,8 +14,8 @@ import nbformat
 import pytest
 from a2_support import ASSIGNMENT, SOURCE, load_mutants
 
-from autograder.nbgrader_bridge import generate_release
-from autograder.runner import grade_batch
+from autograder.bridges.nbgrader import generate_release
+from autograder.engine.runner import grade_batch
 
 MUTANTS = load_mutants().MUTANTS
 TOTAL = 94

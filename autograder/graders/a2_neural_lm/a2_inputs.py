@@ -7,7 +7,6 @@ or a sum over the wrong axis shows up as a wrong shape or value. Messages say wh
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
@@ -37,15 +36,6 @@ def check_array(got: Any, want: np.ndarray, what: str, atol: float = 1e-9, rtol:
         )
 
 
-def check_float(got: Any, want: float, what: str, rel: float = 1e-9, abs_: float = 1e-12) -> None:
-    if type(got) is not float:
-        raise AssertionError(f"{what} returned a {type(got).__name__}, expected a Python float")
-    if not math.isfinite(got):
-        raise AssertionError(f"{what} is {got} (is it numerically stable?)")
-    if not math.isclose(got, want, rel_tol=rel, abs_tol=abs_):
-        raise AssertionError(f"{what} is wrong (relative error {abs(got - want) / max(abs(want), 1e-300):.2g})")
-
-
 def check_dict_keys(got: Any, keys: set[str], what: str) -> dict:
     if type(got) is not dict:
         raise AssertionError(f"{what} returned a {type(got).__name__}, expected a dict")
@@ -70,11 +60,3 @@ def randomize(module: torch.nn.Module, gen: torch.Generator, scale: float = 0.5)
 
 def state_dict64(module: torch.nn.Module) -> dict[str, torch.Tensor]:
     return {name: value.detach().clone() for name, value in module.state_dict().items()}
-
-
-def check_weights(got: Any, want: dict[str, torch.Tensor], what: str, atol: float = 1e-9) -> None:
-    from autograder.checks import check_close
-
-    got = check_dict_keys(got, set(want), what)
-    for name, value in want.items():
-        check_close(got[name], value, f"{what}[{name!r}]", atol=atol, rtol=1e-7, check_dtype=False)

@@ -23,7 +23,9 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from a2_inputs import check_array, check_dict_keys, check_float, distinct_sizes, t64
+from a2_inputs import check_array, check_dict_keys, distinct_sizes, t64
+
+from autograder.checks import check_float
 
 
 def linear_problem(rng: np.random.Generator):

@@ -15,8 +15,9 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from a2_inputs import check_array, check_dict_keys, check_float, t64
+from a2_inputs import check_array, check_dict_keys, t64
 
+from autograder.checks import check_float
 from course_lib.models.neural_lm import window_examples
 
 NAMES = ("E", "W1", "b1", "W2", "b2")

@@ -22,6 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from course_lib.decoding import next_token_probs
 from course_lib.errors import CourseError
 from course_lib.models.recurrent import LSTM, RNN
 
@@ -112,6 +113,27 @@ class _RecurrentLM(nn.Module):
     def forward(self, idx: Tensor, targets: Tensor | None = None) -> tuple[Tensor, Tensor | None]:
         logits, _ = self.run(idx)
         return logits, _loss(logits, targets)
+
+    @torch.no_grad()
+    def generate(
+        self, prompt: Tensor, max_new_tokens: int, temperature: float = 1.0, generator: torch.Generator | None = None
+    ) -> Tensor:
+        """Continue prompt ids (T,) by sampling at ``temperature``; returns the new ids (max_new_tokens,).
+
+        The prompt is read once; after that each step feeds only the newest token and carries the state, so a
+        step costs the same however long the text already is (no context window, unlike GPT).
+        """
+        if prompt.dim() != 1 or len(prompt) == 0:
+            raise CourseError(f"generate needs a non-empty 1-D prompt of token ids, got shape {tuple(prompt.shape)}")
+        self.eval()
+        logits, state = self.run(prompt[None])
+        new = []
+        for _ in range(max_new_tokens):
+            probs = next_token_probs(logits[0, -1], temperature)
+            token = torch.multinomial(probs, 1, generator=generator)
+            new.append(token)
+            logits, state = self.run(token[None], state)
+        return torch.cat(new) if new else prompt.new_empty(0)
 
 
 class RNNLM(_RecurrentLM):

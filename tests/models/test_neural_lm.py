@@ -7,6 +7,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from course_lib.errors import CourseError
 from course_lib.models.bptt import (
     batchify,
     clip_grad_norm,
@@ -171,3 +172,24 @@ def test_hidden_gradient_norms_along_a_direction_equal_autograd_functional():
     for k in range(1, 6):
         grad = torch.autograd.functional.jacobian(last_from(k), states[len(x) - 1 - k])
         assert math.isclose(norms[k].item(), grad.norm().item(), rel_tol=1e-9)
+
+
+def test_generate_carries_the_state_and_follows_the_distribution():
+    torch.manual_seed(0)
+    lm = LSTMLM(RecurrentLMConfig(vocab_size=6, d_embed=4, d_hidden=8))
+    prompt = torch.tensor([1, 2, 3])
+    # near-zero temperature: the greedy continuation, recomputed from scratch on the whole prefix each step
+    got = lm.generate(prompt, 5, temperature=1e-4, generator=torch.Generator().manual_seed(1))
+    seq = prompt.clone()
+    for _ in range(5):
+        logits, _ = lm(seq[None])
+        seq = torch.cat([seq, logits[0, -1].argmax()[None]])
+    assert got.tolist() == seq[3:].tolist()
+    # temperature 1: the first sampled token's frequencies match softmax(logits) (5 sigma)
+    probs = torch.softmax(lm(prompt[None])[0][0, -1], -1)
+    g = torch.Generator().manual_seed(2)
+    counts = torch.bincount(torch.stack([lm.generate(prompt, 1, generator=g)[0] for _ in range(600)]), minlength=6)
+    sigma = (600 * probs * (1 - probs)).sqrt()
+    assert torch.all((counts - 600 * probs).abs() <= 5 * sigma + 1)
+    with pytest.raises(CourseError, match="non-empty 1-D prompt"):
+        lm.generate(torch.tensor([]), 3)

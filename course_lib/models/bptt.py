@@ -13,7 +13,7 @@ quantity whose exponential decay (RNN) or not (LSTM) the lecture plots.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import torch
@@ -72,10 +72,13 @@ def train_tbptt(
     clip: float | None = 1.0,
     epochs: int = 1,
     max_chunks: int | None = None,
+    on_chunk: Callable[[int, float], bool] | None = None,
 ) -> list[float]:
     """Train a recurrent LM (``model.run(idx, state) -> (logits, state)``) with truncated BPTT.
 
     Returns the loss of each chunk. The state is carried across chunks (detached) and reset once per epoch.
+    Training stops after ``max_chunks`` chunks, or when ``on_chunk(chunks_done, loss)`` returns True (a hook
+    for evaluating or timing on the way; it may switch the model to eval mode, training switches it back).
     """
     streams = batchify(ids, batch_size)
     losses: list[float] = []
@@ -92,6 +95,9 @@ def train_tbptt(
                 clip_grad_norm(model.parameters(), clip)
             optimizer.step()
             losses.append(loss.item())
+            if on_chunk is not None and on_chunk(len(losses), losses[-1]):
+                return losses
+            model.train()
             if max_chunks is not None and len(losses) >= max_chunks:
                 return losses
     return losses

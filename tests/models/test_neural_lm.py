@@ -193,3 +193,20 @@ def test_generate_carries_the_state_and_follows_the_distribution():
     assert torch.all((counts - 600 * probs).abs() <= 5 * sigma + 1)
     with pytest.raises(CourseError, match="non-empty 1-D prompt"):
         lm.generate(torch.tensor([]), 3)
+
+
+def test_train_tbptt_on_chunk_hook_sees_every_chunk_and_can_stop():
+    torch.manual_seed(0)
+    lm = RNNLM(RecurrentLMConfig(vocab_size=5, d_embed=3, d_hidden=4))
+    seen = []
+
+    def hook(chunks, loss):
+        seen.append((chunks, loss, lm.training))
+        lm.eval()  # an evaluation in the hook; training must switch back
+        return chunks == 7
+
+    losses = train_tbptt(
+        lm, torch.arange(200) % 5, torch.optim.SGD(lm.parameters(), 0.1), batch_size=2, bptt=5, epochs=5, on_chunk=hook
+    )
+    assert [c for c, _, _ in seen] == list(range(1, 8)) and len(losses) == 7
+    assert [loss for _, loss, _ in seen] == losses and all(training for _, _, training in seen)

@@ -6,16 +6,13 @@ rate is printed: ``pytest tests/a2/test_a2_mutation.py -s``; set ``A2_MUTATION_S
 
 from __future__ import annotations
 
-import csv
 import os
-from pathlib import Path
 
 import nbformat
 import pytest
 from a2_support import ASSIGNMENT, SOURCE, load_mutants
 
-from autograder.bridges.nbgrader import generate_release
-from autograder.engine.runner import grade_batch
+from autograder.authoring.mutants import grade_mutants, lost_tests
 
 MUTANTS = load_mutants().MUTANTS
 TOTAL = 94
@@ -49,36 +46,13 @@ CHEATS = [
 
 @pytest.fixture(scope="module")
 def gradebook(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, str]]:
-    root = tmp_path_factory.mktemp("a2")
-    submitted = root / "submitted"
+    seed = int(os.environ.get("A2_MUTATION_SEED", "20261129"))  # other seeds: other grading-time inputs
     solution = nbformat.read(SOURCE, as_version=4)
-
-    def submit(student: str, notebook) -> None:
-        folder = submitted / student / ASSIGNMENT
-        folder.mkdir(parents=True)
-        nbformat.write(notebook, folder / f"{ASSIGNMENT}.ipynb")
-
-    submit("solution", solution)
-    release = generate_release(ASSIGNMENT, release_dir=root / "release", db_url=f"sqlite:///{root / 'gb.db'}")
-    submit("release", nbformat.read(Path(release) / f"{ASSIGNMENT}.ipynb", as_version=4))
-    module = load_mutants()
-    for mutant in MUTANTS:
-        submit(f"mutant_{mutant.name}", module.apply_mutant(solution, mutant))
-    for name, cell, old, new in CHEATS:
-        submit(name, module.apply_mutant(solution, module.Mutant(name, "", cell, old, new, ())))
-    seed = int(os.environ.get("A2_MUTATION_SEED", "20261129"))
-    grade_batch(ASSIGNMENT, submitted, root / "grades", jobs=2, seed=seed)
-    with open(root / "grades" / "grades.csv", newline="") as f:
-        return {row["student_id"]: row for row in csv.DictReader(f)}
+    return grade_mutants(ASSIGNMENT, solution, MUTANTS, tmp_path_factory.mktemp("a2"), cheats=CHEATS, seed=seed)
 
 
 def _lost(row: dict[str, str], test: str) -> bool:
-    [column] = [c for c in row if c.endswith("::" + test)]
-    return float(row[column]) == 0.0
-
-
-def _lost_tests(row: dict[str, str]) -> set[str]:
-    return {c.split("::")[1] for c, v in row.items() if "::" in c and float(v) == 0}
+    return test in lost_tests(row)
 
 
 def test_solution_gets_full_marks(gradebook) -> None:
@@ -96,13 +70,13 @@ def test_using_the_reference_autodiff_scores_zero(gradebook) -> None:
 
 
 def test_using_nn_lstm_costs_the_lstm_tests(gradebook) -> None:
-    lost = _lost_tests(gradebook["cheat_nn_lstm"])
+    lost = lost_tests(gradebook["cheat_nn_lstm"])
     assert {"test_lstm_single_layer", "test_lstm_multi_layer", "test_lstm_batch_first_and_state"} <= lost, lost
     assert "test_lstm_cell_matches" not in lost and "test_clip_grad_norm_global" not in lost
 
 
 def test_using_torch_clipping_costs_the_clipping_tests(gradebook) -> None:
-    lost = _lost_tests(gradebook["cheat_clip"])
+    lost = lost_tests(gradebook["cheat_clip"])
     assert {t for t in lost if "clip" in t} == {
         "test_clip_grad_norm_global",
         "test_clip_grad_norm_no_scale_up",

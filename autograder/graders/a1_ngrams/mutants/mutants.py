@@ -7,18 +7,7 @@ each of them must lose points (``tests/a1/test_a1_mutation.py`` checks this and 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-
-@dataclass(frozen=True)
-class Mutant:
-    name: str
-    bug: str  # the student's mistake, in words
-    cell: str  # nbgrader grade_id of the patched cell
-    old: str
-    new: str
-    catches: tuple[str, ...]
-
+from autograder.authoring.mutants import Mutant
 
 MUTANTS: tuple[Mutant, ...] = (
     # ---------------------------------------------------------------- part 1
@@ -235,18 +224,3 @@ MUTANTS: tuple[Mutant, ...] = (
         ("test_sampling_generate_follows_the_model",),
     ),
 )
-
-
-def apply_mutant(notebook, mutant: Mutant):
-    """Patch a copy of the solution notebook (an nbformat node) with ``mutant``; the snippet must occur once."""
-    import copy
-
-    patched = copy.deepcopy(notebook)
-    cells = [c for c in patched.cells if c.metadata.get("nbgrader", {}).get("grade_id") == mutant.cell]
-    if len(cells) != 1:
-        raise ValueError(f"mutant {mutant.name}: {len(cells)} cells have grade_id {mutant.cell!r}")
-    occurrences = cells[0].source.count(mutant.old)
-    if occurrences != 1:
-        raise ValueError(f"mutant {mutant.name}: the snippet occurs {occurrences} times in cell {mutant.cell!r}")
-    cells[0].source = cells[0].source.replace(mutant.old, mutant.new)
-    return patched

@@ -1,24 +1,12 @@
 """Realistic student bugs, as small patches of the A2 solution, for mutation-testing the hidden graders.
 
-Each mutant replaces one snippet (``old``, which must occur exactly once) in the solution cell named by its nbgrader
-``grade_id`` with ``new``. ``catches`` names the hidden tests meant to catch the bug: graded with the mutant applied,
-each of them must lose points (``tests/a2/test_a2_mutation.py`` checks this and reports the kill rate).
+See ``autograder.authoring.mutants`` for the format; ``tests/a2/test_a2_mutation.py`` checks that each mutant loses
+points on the tests in its ``catches`` and reports the kill rate.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-
-@dataclass(frozen=True)
-class Mutant:
-    name: str
-    bug: str  # the student's mistake, in words
-    cell: str  # nbgrader grade_id of the patched cell
-    old: str
-    new: str
-    catches: tuple[str, ...]
-
+from autograder.authoring.mutants import Mutant
 
 RECURSIVE_BACKWARD = """        self.grads = [None] * len(self.values)
 
@@ -254,18 +242,3 @@ MUTANTS: tuple[Mutant, ...] = (
         ("test_gradient_norms_by_distance",),
     ),
 )
-
-
-def apply_mutant(notebook, mutant: Mutant):
-    """Patch a copy of the solution notebook (an nbformat node) with ``mutant``; the snippet must occur once."""
-    import copy
-
-    patched = copy.deepcopy(notebook)
-    cells = [c for c in patched.cells if c.metadata.get("nbgrader", {}).get("grade_id") == mutant.cell]
-    if len(cells) != 1:
-        raise ValueError(f"mutant {mutant.name}: {len(cells)} cells have grade_id {mutant.cell!r}")
-    occurrences = cells[0].source.count(mutant.old)
-    if occurrences != 1:
-        raise ValueError(f"mutant {mutant.name}: the snippet occurs {occurrences} times in cell {mutant.cell!r}")
-    cells[0].source = cells[0].source.replace(mutant.old, mutant.new)
-    return patched

@@ -56,6 +56,10 @@ class WindowLMConfig:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> WindowLMConfig:
+        return cls(**values)
+
 
 class WindowLM(nn.Module):
     """``logits = W_out tanh(W_h [e(w_{t-k+1}); ...; e(w_t)] + b_h) + b_out`` (Bengio et al. 2003, without
@@ -75,6 +79,24 @@ class WindowLM(nn.Module):
         logits = self.head(torch.tanh(self.hidden(x)))
         return logits, _loss(logits, targets)
 
+    def num_params(self) -> int:
+        return sum(p.numel() for p in self.parameters())
+
+    @torch.no_grad()
+    def generate(
+        self, prompt: Tensor, max_new_tokens: int, temperature: float = 1.0, generator: torch.Generator | None = None
+    ) -> Tensor:
+        """Continue prompt ids (T,) by sampling at ``temperature``; returns the new ids (max_new_tokens,).
+        Only the last ``context`` tokens matter at each step: that is the model."""
+        _check_prompt(prompt)
+        self.eval()
+        seq = prompt
+        for _ in range(max_new_tokens):
+            logits, _ = self(seq[-self.config.context :][None])
+            token = torch.multinomial(next_token_probs(logits[0, -1], temperature), 1, generator=generator)
+            seq = torch.cat([seq, token])
+        return seq[len(prompt) :]
+
 
 # ------------------------------------------------------------------------------------------ recurrent LMs
 
@@ -89,6 +111,10 @@ class RecurrentLMConfig:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> RecurrentLMConfig:
+        return cls(**values)
 
 
 class _RecurrentLM(nn.Module):
@@ -114,6 +140,9 @@ class _RecurrentLM(nn.Module):
         logits, _ = self.run(idx)
         return logits, _loss(logits, targets)
 
+    def num_params(self) -> int:
+        return sum(p.numel() for p in self.parameters())
+
     @torch.no_grad()
     def generate(
         self, prompt: Tensor, max_new_tokens: int, temperature: float = 1.0, generator: torch.Generator | None = None
@@ -123,8 +152,7 @@ class _RecurrentLM(nn.Module):
         The prompt is read once; after that each step feeds only the newest token and carries the state, so a
         step costs the same however long the text already is (no context window, unlike GPT).
         """
-        if prompt.dim() != 1 or len(prompt) == 0:
-            raise CourseError(f"generate needs a non-empty 1-D prompt of token ids, got shape {tuple(prompt.shape)}")
+        _check_prompt(prompt)
         self.eval()
         logits, state = self.run(prompt[None])
         new = []
@@ -152,3 +180,8 @@ def _loss(logits: Tensor, targets: Tensor | None) -> Tensor | None:
     if targets is None:
         return None
     return F.cross_entropy(logits.flatten(0, 1), targets.flatten())
+
+
+def _check_prompt(prompt: Tensor) -> None:
+    if prompt.dim() != 1 or len(prompt) == 0:
+        raise CourseError(f"generate needs a non-empty 1-D prompt of token ids, got shape {tuple(prompt.shape)}")

@@ -1,4 +1,4 @@
-"""``llmcourse train gpt ...`` and ``llmcourse generate ...``."""
+"""``llmcourse train gpt|window|rnn|lstm ...`` and ``llmcourse generate ...``."""
 
 from __future__ import annotations
 
@@ -10,17 +10,19 @@ from course_lib.training.presets import PRESETS
 def register(subparsers: argparse._SubParsersAction) -> None:
     train = subparsers.add_parser(
         "train",
-        help="train a GPT on a text corpus (resumable, with eval loss, samples and a metrics log)",
-        description="Train a character-level GPT. Checkpoints and metrics.jsonl go to --out; Ctrl-C saves a "
+        help="train a GPT, window, RNN or LSTM LM on a text corpus (resumable, with eval loss, samples and a log)",
+        description="Train a character-level language model. Checkpoints and metrics.jsonl go to --out; Ctrl-C saves a "
         "checkpoint, and --resume continues the run exactly where it stopped.",
     )
-    train.add_argument("model", choices=["gpt"], help="what to train")
+    train.add_argument(
+        "model", choices=["gpt", "window", "rnn", "lstm"], help="what to train (window, rnn, lstm: lecture 4's models)"
+    )
     train.add_argument("--corpus", help="corpus name from `course_lib.data.list_corpora()` (default: tinyshakespeare)")
     train.add_argument("--tokenizer", help="tokenizer (default: char)")
     presets = "; ".join(f"{p.name}: {p.description}" for p in PRESETS.values())
     train.add_argument("--preset", help=f"model and training size (default: by device). {presets}")
     train.add_argument("--steps", type=int, help="optimizer steps in total (default: the preset's)")
-    train.add_argument("--out", help="run directory (default: runs/gpt-CORPUS-PRESET)")
+    train.add_argument("--out", help="run directory (default: runs/MODEL-CORPUS-PRESET)")
     train.add_argument("--resume", action="store_true", help="continue the run saved in --out")
     train.add_argument("--device", help="cpu, cuda, cuda:N or mps (default: best available)")
     train.add_argument(
@@ -63,8 +65,9 @@ def run_train(args: argparse.Namespace) -> int:
         if args.resume:
             raise CourseError("--resume needs --out DIR: the run directory to continue")
         preset = args.preset or default_preset_name(resolve_device(args.device))
-        out = f"runs/gpt-{args.corpus or 'tinyshakespeare'}-{preset}"
+        out = f"runs/{args.model}-{args.corpus or 'tinyshakespeare'}-{preset}"
     trainer = prepare_gpt_run(
+        model=args.model,
         corpus=args.corpus,
         tokenizer=args.tokenizer,
         preset=args.preset,
@@ -79,7 +82,7 @@ def run_train(args: argparse.Namespace) -> int:
     meta, config = trainer.meta, trainer.config
     n_params = trainer.model.num_params()
     print(
-        f"{meta['preset']} GPT, {n_params / 1e6:.2f}M parameters, on {trainer.device}; "
+        f"{meta['preset']} {meta['model']}, {n_params / 1e6:.2f}M parameters, on {trainer.device}; "
         f"{config.tokens_per_step} tokens/step; step {trainer.step} of {config.max_steps}; run dir {out}"
     )
     trainer.fit()

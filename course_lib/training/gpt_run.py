@@ -1,5 +1,5 @@
-"""Set up, resume and sample a character-level GPT run: the library behind ``llmcourse train gpt`` and
-``llmcourse generate``.
+"""Set up, resume and sample a character-level training run: the library behind ``llmcourse train
+gpt|window|rnn|lstm`` and ``llmcourse generate`` (the models by name: ``course_lib.models.registry``).
 
 A run lives in one directory: ``checkpoint.pt`` (see ``course_lib.training.checkpoint``) and
 ``metrics.jsonl`` (one JSON object per logged step).
@@ -18,7 +18,8 @@ from course_lib.data import load_corpus
 from course_lib.decoding import generate
 from course_lib.device import get_device, seed_everything
 from course_lib.errors import CourseError
-from course_lib.models.gpt import GPT, GPTConfig
+from course_lib.models.gpt import GPT
+from course_lib.models.registry import build_model, config_from_dict, make_config
 from course_lib.tokenizers import CharTokenizer
 from course_lib.training.checkpoint import has_checkpoint, load_checkpoint
 from course_lib.training.config import TrainConfig
@@ -43,13 +44,15 @@ class _RunSpec:
     corpus: str
     preset: str
     tokenizer: CharTokenizer
-    model_config: GPTConfig
+    model_config: Any  # GPTConfig, WindowLMConfig or RecurrentLMConfig
     train_config: TrainConfig
     state: dict[str, Any] | None = None  # the checkpoint to continue from
+    model: str = "gpt"  # the kind of model (course_lib.models.registry)
 
 
 def prepare_gpt_run(
     *,
+    model: str = "gpt",
     corpus: str | None = None,
     tokenizer: str | None = None,
     preset: str | None = None,
@@ -70,6 +73,8 @@ def prepare_gpt_run(
     dev = resolve_device(device)
     if resume:
         spec = _resumed_spec(out, corpus=corpus, tokenizer=tokenizer, preset=preset, steps=steps, compile=compile)
+        if model != spec.model:
+            raise CourseError(f"the run in {str(out)!r} trains a {spec.model!r} model, not {model!r}")
         text = load_corpus(spec.corpus)
     else:
         if out is not None and has_checkpoint(out):
@@ -84,7 +89,7 @@ def prepare_gpt_run(
             corpus,
             chosen.name,
             tok,
-            GPTConfig(vocab_size=tok.vocab_size, **chosen.model),
+            make_config(model, tok.vocab_size, chosen.name, chosen.model),
             train_config_for(chosen, dev, steps=steps, compile=compile, seed=seed),
         )
         if out is not None:
@@ -94,21 +99,21 @@ def prepare_gpt_run(
     train_ids, val_ids = train_val_split(ids, 0.1)
     config = spec.train_config
     seed_everything(config.seed)  # the model's initial weights; a resumed run restores every RNG below
-    model = GPT(spec.model_config)
+    net = build_model(model, spec.model_config)
     prompt = SAMPLE_PROMPT if SAMPLE_PROMPT in text else text[0]
 
     def sampler(m: torch.nn.Module) -> str:
         return sample_text(m, spec.tokenizer, prompt, config.sample_tokens, temperature=0.8, seed=config.seed)[0]
 
     meta: dict[str, Any] = {
-        "model": "gpt",
+        "model": model,
         "corpus": spec.corpus,
         "preset": spec.preset,
         "tokenizer": tokenizer_to_state(spec.tokenizer),
         "model_config": spec.model_config.to_dict(),
     }
     trainer = Trainer(
-        model,
+        net,
         config,
         train_ids,
         val_ids,
@@ -155,20 +160,21 @@ def _resumed_spec(
         meta["corpus"],
         meta["preset"],
         tokenizer_from_state(meta["tokenizer"]),
-        GPTConfig.from_dict(meta["model_config"]),
+        config_from_dict(meta.get("model", "gpt"), meta["model_config"]),
         config,
         state,
+        meta.get("model", "gpt"),
     )
 
 
-def load_gpt(checkpoint_dir: str | Path, device: str | None = None) -> tuple[GPT, CharTokenizer]:
-    """The trained model (eval mode, on ``device``) and tokenizer saved in ``checkpoint_dir``."""
+def load_gpt(checkpoint_dir: str | Path, device: str | None = None) -> tuple[torch.nn.Module, CharTokenizer]:
+    """The trained model (eval mode, on ``device``; a GPT or another registry model) and tokenizer saved in
+    ``checkpoint_dir``."""
     dev = resolve_device(device)
     state = load_checkpoint(checkpoint_dir)
     meta = state["meta"]
-    if meta.get("model") != "gpt":
-        raise CourseError(f"{str(checkpoint_dir)!r} holds a {meta.get('model')!r} checkpoint, not a GPT")
-    model = GPT(GPTConfig.from_dict(meta["model_config"]))
+    kind = meta.get("model", "gpt")
+    model = build_model(kind, config_from_dict(kind, meta["model_config"]))
     model.load_state_dict(state["model"])
     return model.to(dev).eval(), tokenizer_from_state(meta["tokenizer"])
 
@@ -188,6 +194,14 @@ def sample_text(
     if not prompt:
         raise CourseError("the prompt is empty: give at least one character")
     device = next(model.parameters()).device
+    if not isinstance(model, GPT):  # window and recurrent LMs: temperature sampling with their own generate()
+        generator = torch.Generator(device=device).manual_seed(seed)
+        ids = torch.tensor(encode(tokenizer, prompt), dtype=torch.long, device=device)
+        temperature = decoding.get("temperature", 1.0) if decoding.get("do_sample", True) else 1e-4
+        return [
+            tokenizer.decode(model.generate(ids, max_new_tokens, temperature or 1e-4, generator).tolist())
+            for _ in range(num_samples)
+        ]
     ids = encode(tokenizer, prompt)[-model.config.block_size :]
     idx = torch.tensor([ids] * num_samples, dtype=torch.long, device=device)  # (num_samples, T)
     generator = torch.Generator(device=device).manual_seed(seed)

@@ -17,7 +17,7 @@ from autograder.authoring.mutants import grade_mutants, lost_tests
 MUTANTS = load_mutants().MUTANTS
 TOTAL = 94
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]  # 29 submissions: minutes on a busy 2-core machine
 
 # Submissions that call what the manifest forbids instead of their own code.
 CHEATS = [

@@ -16,7 +16,7 @@ help:  ## list the targets
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -qq --upgrade pip
-	$(BIN)/python -m pip install -qq -c constraints.txt -e ".[dev]"
+	$(BIN)/python -m pip install -qq -c constraints.txt -e ".[dev,hub]"
 	touch $(STAMP)
 
 install: $(STAMP)  ## create .venv and install the course into it

@@ -6,12 +6,16 @@ values are not). This is engine API: every assignment's graders import it as ``a
 
 - tensors: :func:`check_tensor` (type, shape, dtype), :func:`check_close` (values, finiteness);
 - plain data: :func:`check_type` (exact type), :func:`check_list` (equal lists), :func:`check_pairs` (lists of
-  integer pairs, e.g. BPE merges), :func:`check_float` (a float within a tolerance).
+  integer pairs, e.g. BPE merges), :func:`check_float` (a float within a tolerance), :func:`check_list_of`
+  (a list of items of one exact type, before hashing or sorting them);
+- numbers that must be finite: :func:`check_finite`, :func:`check_probabilities` (NaN and inf fail: a bare
+  ``abs(total - 1) > tol`` is False for NaN).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from typing import Any
 
 import torch
@@ -105,3 +109,39 @@ def check_float(got: Any, want: float, what: str, rel: float = 1e-9, abs_: float
         return
     if not math.isclose(got, want, rel_tol=rel, abs_tol=abs_):
         raise AssertionError(f"{what} is wrong (relative error {abs(got - want) / max(abs(want), 1e-300):.2g})")
+
+
+def check_finite(actual: Any, what: str) -> float:
+    """``actual`` is a plain, finite number (int or float; not bool, NaN or inf); returns it as a float.
+    Use it before any arithmetic comparison: ``abs(x - 1) > tol`` is False for NaN, so NaN would pass."""
+    if type(actual) not in (int, float):
+        raise AssertionError(f"{what} returned a {type(actual).__name__}, expected a number")
+    if not math.isfinite(actual):
+        raise AssertionError(f"{what} returned {actual!r}, expected a finite number")
+    return float(actual)
+
+
+def check_probabilities(values: Iterable[Any], what: str, *, tol: float = 1e-9) -> list[float]:
+    """Each value is a probability (a finite number in [0, 1]) and together they sum to 1 within ``tol``.
+    Pass the values over the *oracle's* support (e.g. its vocabulary), never a set the student chose."""
+    probs = [check_finite(p, f"{what}[{i}]") for i, p in enumerate(values)]
+    outside = sum(not 0.0 <= p <= 1.0 for p in probs)
+    if outside:
+        raise AssertionError(f"{what}: {outside} of {len(probs)} values are not probabilities (outside [0, 1])")
+    total = math.fsum(probs)
+    if not abs(total - 1.0) <= tol:
+        raise AssertionError(f"{what}: the probabilities sum to {total:.6g}, not 1")
+    return probs
+
+
+def check_list_of(actual: Any, kind: type | tuple[type, ...], what: str) -> list:
+    """``actual`` is a plain list whose items are all of exactly ``kind`` (e.g. ``str``, or ``(int, float)``);
+    returns it. Use it before hashing, sorting or indexing a student's list."""
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    if type(actual) is not list:
+        raise AssertionError(f"{what} returned a {type(actual).__name__}, expected a list")
+    for i, item in enumerate(actual):
+        if type(item) not in kinds:
+            names = " or ".join(k.__name__ for k in kinds)
+            raise AssertionError(f"{what}: item {i} is a {type(item).__name__}, expected a {names}")
+    return actual

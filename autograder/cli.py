@@ -185,10 +185,16 @@ def run_grade(args: argparse.Namespace) -> int:
             progress.stop()
     print_summary(batch, Console())
     if args.nbgrader_db:
-        from .bridges.nbgrader import sync_gradebook
+        from .bridges.nbgrader import export_feedback, sync_gradebook
 
         written = sync_gradebook(args.assignment, args.out, args.nbgrader_db)
         Console().print(f"nbgrader gradebook {args.nbgrader_db}: {len(written)} submission(s) written")
+        exported = export_feedback(args.assignment, args.out)
+        if exported:
+            Console().print(
+                f"nbgrader feedback: {len(exported)} page(s) ready; release them with formgrader's "
+                f"Release feedback or `nbgrader release_feedback {args.assignment}`"
+            )
     return 0
 
 

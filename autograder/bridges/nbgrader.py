@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import sysconfig
 import tempfile
 import warnings
@@ -229,6 +230,61 @@ def record_assignment(assignment: str, db_url: str, root: Path | str | None = No
         generate_release(assignment, root, release_dir=Path(scratch), db_url=db_url)
 
 
+def _mark_autograded(course: Path, assignment: str, student: str) -> dict[str, Any]:
+    """Show formgrader that a submission collected from the exchange has been graded.
+
+    Formgrader counts a submission as autograded (and shows its score rather than 0) only when
+    ``autograded/<student>/<assignment>/`` exists and the gradebook's timestamp equals the one nbgrader's
+    ``collect`` put in ``submitted/``: what ``nbgrader autograde`` would leave. We copy the submitted folder there
+    (the notebook formgrader opens for manual grading) and return the timestamp for the gradebook.
+    Submissions that did not come through ``collect`` have no such folder: nothing to do.
+    """
+    from nbgrader.utils import parse_utc
+
+    submitted = course / "submitted" / student / assignment
+    receipt = submitted / "timestamp.txt"
+    if not receipt.is_file():
+        return {}
+    shutil.copytree(submitted, course / "autograded" / student / assignment, dirs_exist_ok=True)
+    return {"timestamp": parse_utc(receipt.read_text().strip())}
+
+
+# ----------------------------------------------------------------------------------------------------
+# Feedback, where nbgrader's release_feedback finds it
+
+#: what nbgrader's exchange leaves beside each collected submission; release_feedback needs both
+SUBMISSION_RECEIPTS = ("timestamp.txt", "submission_secret.txt")
+
+
+def export_feedback(assignment: str, grades_dir: Path | str, root: Path | str | None = None) -> list[str]:
+    """Put each graded student's ``feedback.html`` where nbgrader releases feedback from.
+
+    nbgrader's ``release_feedback`` (formgrader's "Release feedback" button) publishes
+    ``<course>/feedback/<student>/<assignment>/<notebook>.html`` to the exchange, under a name only the student's
+    own submission unlocks; it needs the receipts the exchange wrote at submission time, which ``collect`` copied
+    into ``<course>/submitted/<student>/<assignment>/``. Students without receipts (their notebooks came some
+    other way, e.g. ``zip_collect``) are skipped: their feedback stays in ``grades_dir``. Returns the students
+    whose feedback was exported.
+    """
+    from ..engine.manifest import load_manifest
+
+    course = _course_root(root)
+    notebook = Path(load_manifest(assignment).notebook).stem
+    exported = []
+    for student in sorted(read_grades(grades_dir, assignment)):
+        page = Path(grades_dir) / student / "feedback.html"
+        submitted = course / "submitted" / student / assignment
+        if not page.is_file() or not all((submitted / name).is_file() for name in SUBMISSION_RECEIPTS):
+            continue
+        target = course / "feedback" / student / assignment
+        target.mkdir(parents=True, exist_ok=True)
+        for name in SUBMISSION_RECEIPTS:
+            (target / name).write_bytes((submitted / name).read_bytes())
+        (target / f"{notebook}.html").write_bytes(page.read_bytes())
+        exported.append(student)
+    return exported
+
+
 def graded_cells(gradebook, assignment: str) -> list[GradeCellInfo]:
     """The autograded (code) grade cells nbgrader recorded for ``assignment``."""
     return [
@@ -266,9 +322,10 @@ def sync_gradebook(
         for student, result in graded.items():
             scores = cell_scores(result.tests, cells)
             gradebook.update_or_create_student(student)
+            collected = _mark_autograded(_course_root(root), assignment, student)
             with warnings.catch_warnings():  # nbgrader's add_submission trips a harmless SQLAlchemy warning
                 warnings.simplefilter("ignore", category=Warning)
-                gradebook.update_or_create_submission(assignment, student)
+                gradebook.update_or_create_submission(assignment, student, **collected)
             for cell in cells:
                 grade = gradebook.find_grade(cell.name, cell.notebook, assignment, student)
                 grade.auto_score = scores[cell.name]

@@ -74,6 +74,7 @@ def read_notebook(path: Path, manifest: Manifest, flags: list[str] | None = None
         raise SubmissionProblem("invalid_notebook", f"{path.name} is JSON but not a Jupyter notebook")
     raw_cells = _cells_of(raw, path.name, flags)
     test_sources = _test_cell_sources(manifest)
+    budget = IPythonBudget()
     cells = []
     for index, cell in enumerate(raw_cells):
         if not isinstance(cell, dict) or cell.get("cell_type") != "code":
@@ -82,7 +83,7 @@ def read_notebook(path: Path, manifest: Manifest, flags: list[str] | None = None
         metadata = cell.get("metadata") if isinstance(cell.get("metadata"), dict) else {}
         if _is_test_cell(metadata, source, test_sources) or _has_skip_tag(metadata, manifest.skip_tags):
             continue
-        cells.append(Cell(index, neutralise_ipython(source)))
+        cells.append(Cell(index, neutralise_ipython(source, budget)))
     return LoadedNotebook(path, hashlib.sha256(data).hexdigest(), data, cells, flags)
 
 
@@ -143,7 +144,11 @@ def _is_test_cell(metadata: dict, source: str, test_sources: frozenset[str]) -> 
     nbgrader = metadata.get("nbgrader")
     if isinstance(nbgrader, dict) and nbgrader.get("grade") is True and nbgrader.get("solution") is not True:
         return True
-    return source.strip() in test_sources
+    return _digest(source) in test_sources
+
+
+def _digest(source: str) -> str:
+    return hashlib.sha256(source.strip().encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def _has_skip_tag(metadata: dict, skip_tags: tuple[str, ...]) -> bool:
@@ -151,31 +156,84 @@ def _has_skip_tag(metadata: dict, skip_tags: tuple[str, ...]) -> bool:
     return isinstance(tags, list) and any(tag in skip_tags for tag in tags)
 
 
-_TEST_SOURCES: dict[Path, frozenset[str]] = {}
+_TEST_SOURCES: dict[Path, frozenset[str]] = {}  # hashes only: the hidden tests' text is never kept
 
 
 def _test_cell_sources(manifest: Manifest) -> frozenset[str]:
-    """Sources of the autograder-test cells in the instructor's source notebook (empty when absent)."""
+    """SHA-256 digests of the autograder-test cells of the instructor's source notebook (empty when absent)."""
     path = manifest.source_notebook
     if path is None:
         return frozenset()
     if path not in _TEST_SOURCES:
         raw = json.loads(path.read_text())
         _TEST_SOURCES[path] = frozenset(
-            _text(c.get("source", "")).strip()
+            _digest(_text(c.get("source", "")))
             for c in raw.get("cells", [])
             if c.get("cell_type") == "code" and _is_test_cell(c.get("metadata", {}), "", frozenset())
         )
     return _TEST_SOURCES[path]
 
 
-def neutralise_ipython(source: str) -> str:
-    """Rewrite IPython-only syntax into plain Python calls on ``get_ipython()`` (a stub in the worker)."""
+def neutralise_ipython(source: str, budget: IPythonBudget | None = None) -> str:
+    """Rewrite IPython-only syntax into plain Python calls on ``get_ipython()`` (a stub in the worker).
+
+    IPython's own transformer is exact but superlinear in the lines it rewrites (seconds for a few hundred
+    ``!`` lines), and it runs here, in the trusted process, before any limit applies. So the common case,
+    a ``!shell`` or ``%magic`` line that is a whole logical line, or a ``%%cell magic``, is rewritten
+    directly (one tokenizer pass, linear); what is left goes through IPython's transformer only for a cell
+    with at most ``IPYTHON_MAX_LINES`` lines holding ``%``, ``!`` or ``?``, and while the submission's
+    ``budget`` of characters lasts (any other cell is left as it is: if it needed the rewrite, the worker
+    reports its syntax error, as for any invalid cell)."""
     if not any(ch in source for ch in "%!?"):
         return source
+    source = _rewrite_simple_lines(source)
+    if not any(ch in source for ch in "%!?"):
+        return source
+    budget = budget if budget is not None else IPythonBudget()
+    special = sum(any(ch in line for ch in "%!?") for line in source.splitlines())
+    if len(source) > budget.chars_left or special > IPYTHON_MAX_LINES:
+        return source
+    budget.chars_left -= len(source)
     from IPython.core.inputtransformer2 import TransformerManager
 
     try:
         return TransformerManager().transform_cell(source)
     except Exception:  # noqa: BLE001 - leave it to the worker's compile() to report the syntax error
         return source
+
+
+IPYTHON_MAX_LINES = 20
+
+
+@dataclass
+class IPythonBudget:
+    """Characters of one submission that may still go through IPython's (superlinear) transformer."""
+
+    chars_left: int = 64 * 1024
+
+
+def _rewrite_simple_lines(source: str) -> str:
+    if source.startswith("%%"):
+        first, _, body = source.partition("\n")
+        name, _, line = first[2:].partition(" ")
+        return f"get_ipython().run_cell_magic({name!r}, {line!r}, {body!r})\n"
+    from IPython.core.inputtransformer2 import make_tokens_by_line
+
+    lines = source.splitlines(keepends=True)
+    try:
+        starts = [tokens[0].start[0] - 1 for tokens in make_tokens_by_line(lines) if tokens]
+    except Exception:  # noqa: BLE001 - the tokenizer gave up: leave it to IPython's transformer
+        return source
+    for row, following in zip(starts, [*starts[1:], len(lines)], strict=True):
+        if not 0 <= row < len(lines) or following != row + 1:
+            continue  # only logical lines that are one physical line
+        text = lines[row]
+        command = text.lstrip()
+        indent = text[: len(text) - len(command)]
+        command = command.rstrip("\r\n")
+        if command.startswith("!"):
+            lines[row] = f"{indent}get_ipython().system({command.lstrip('!')!r})\n"
+        elif command.startswith("%") and not command.startswith("%%"):
+            name, _, args = command[1:].partition(" ")
+            lines[row] = f"{indent}get_ipython().run_line_magic({name!r}, {args!r})\n"
+    return "".join(lines)

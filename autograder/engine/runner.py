@@ -117,7 +117,7 @@ def grade_batch(
 
 
 def _warm_up() -> None:
-    """Import what every supervisor and worker needs, once, before forking them."""
+    """Import what every supervisor needs, once, before forking them (workers come from the zygote)."""
     import importlib
 
     import IPython.core.inputtransformer2  # noqa: F401
@@ -147,10 +147,12 @@ def _run_all(
 ) -> list[SubmissionResult]:
     """Grade ``tasks``, ``jobs`` at a time. Tasks with an ``out_dir`` are written there by their supervisor
     (or here, as a grader error, when it died) and not returned; the others' results are returned."""
+    from ..sandbox import zygote
     from ..sandbox.forkserver import describe_exit, kill_uid, pick_uid
     from .report import write_student_outputs
 
     _warm_up()
+    zygote.shared()  # workers come from this clean process, never from the runner or a supervisor
     backstop = manifest.limits.submission_seconds + SUPERVISOR_GRACE_SECONDS
     pending = list(reversed(tasks))
     running: dict[int, tuple[Task, float, int | None, Path]] = {}

@@ -26,12 +26,15 @@ from __future__ import annotations
 
 import ast
 import builtins
+import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 DYNAMIC_CALLS = frozenset({"exec", "eval", "compile", "__import__", "vars", "globals", "locals"})
 DYNAMIC_ATTRS = frozenset({"__dict__", "__getattribute__", "__builtins__", "modules", "import_module"})
 BUILTIN_NAMES = frozenset(dir(builtins))
+SCAN_RECURSION_LIMIT = 20_000
+ALWAYS_FORBIDDEN = frozenset({"autograder"})  # the grading engine: no submission has any use for it
 
 
 @dataclass(frozen=True)
@@ -75,18 +78,31 @@ class ForbiddenRules:
 
 
 def scan_cells(cells: Iterable[tuple[int, str]], graded_names: Iterable[str], rules: ForbiddenRules) -> ScanResult:
-    """Scan (cell index, transformed Python source) pairs; map each graded name to the findings it uses."""
+    """Scan (cell index, transformed Python source) pairs; map each graded name to the findings it uses.
+
+    The walk recurses once per level of the syntax tree, so a long expression (``1 + 1 + ...``, a big
+    literal table) needs more than Python's default 1000 levels: the limit is raised while scanning (Python
+    calls between our own functions do not use the C stack). A cell nested deeper still than that is
+    reported as too deep, as ``compile`` would."""
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(limit, SCAN_RECURSION_LIMIT))
+    try:
+        return _scan_cells(cells, graded_names, rules)
+    finally:
+        sys.setrecursionlimit(limit)
+
+
+def _scan_cells(cells: Iterable[tuple[int, str]], graded_names: Iterable[str], rules: ForbiddenRules) -> ScanResult:
     result = ScanResult()
     statements: list[_Statement] = []
     aliases: dict[str, str] = {}  # local name -> dotted path it was imported as, across cells in order
     for index, source in cells:
         try:
             tree = ast.parse(source)
-        except (SyntaxError, ValueError) as err:
+            statements += [_scan_statement(node, index, aliases, rules) for node in tree.body]
+        except (SyntaxError, ValueError, RecursionError, MemoryError) as err:
             result.syntax_errors.append(f"cell {index + 1}: {err.__class__.__name__}: {err}")
             continue
-        for node in tree.body:
-            statements.append(_scan_statement(node, index, aliases, rules))
     for statement in statements:
         result.findings.extend(statement.findings + statement.notes)
     _propagate(statements, list(graded_names), result)
@@ -309,7 +325,7 @@ class _Visitor(ast.NodeVisitor):
         return any(path == r or path.startswith(r + ".") for r in self.rules.roots)
 
     def _forbidden_module(self, path: str) -> bool:
-        return any(path == m or path.startswith(m + ".") for m in self.rules.modules)
+        return any(path == m or path.startswith(m + ".") for m in self.rules.modules | ALWAYS_FORBIDDEN)
 
     def _check_path(self, path: str | None, node: ast.AST, importing: bool = False) -> None:
         if not path:

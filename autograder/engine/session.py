@@ -41,6 +41,12 @@ class StudentCodeError(Exception):
         self.kind = kind
 
 
+def readable(text: str) -> str:
+    """``text`` from a worker made safe to write as UTF-8: lone surrogates (``"\\udcff"``, from undecodable
+    bytes) become backslash escapes."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 class _Timeout(Exception):
     pass
 
@@ -125,7 +131,8 @@ class WorkerSession:
 
     def _start(self) -> None:
         self.starts += 1
-        pid, sock, out_fd = self.server.spawn()
+        pid, sock, out_fd, isolation = self.server.spawn()
+        self.isolation = isolation  # established by the sandbox before student code ran, not the worker's word
         worker = _Worker(pid, sock, OutputCapture(out_fd, self.limits.output_kb * 1024))
         self._worker = worker
         protocol.send(sock.fileno(), {"skip": sorted(self.skip)})
@@ -141,12 +148,11 @@ class WorkerSession:
                 elif event == "cell_done" and header.get("cell") == current:
                     error = header.get("error")
                     if isinstance(error, dict) and current is not None:
-                        self.cell_errors[current] = (
+                        self.cell_errors[current] = readable(
                             f"{str(error.get('message'))[:500]}{str(error.get('where', ''))[:100]}"
                         )
                     current, cell_deadline = None, self.deadline
-                elif event == "ready" and isinstance(header.get("isolation"), dict):
-                    self.isolation = {str(k): v is True for k, v in header["isolation"].items()}
+                elif event == "ready":
                     return
                 else:
                     raise protocol.ProtocolError(f"unexpected message while the notebook ran: {str(header)[:80]}")
@@ -218,7 +224,7 @@ class WorkerSession:
             protocol.send(worker.sock.fileno(), message, arrays)
             deadline = min(time.monotonic() + self.limits.call_seconds, self.deadline)
             reply, reply_arrays = self._read(worker, deadline)
-            return self._check_reply(reply, reply_arrays, request_id, what, make_object)
+            return self._check_reply(reply, reply_arrays, request_id, what, make_object, header.get("op"))
         except _Timeout:
             self._stop()
             failure = StudentCodeError(
@@ -255,18 +261,27 @@ class WorkerSession:
             arrays += g
         return {**header, "id": request_id, "args": tree_args, "kwargs": tree_kwargs, "grad": grad_tree}, arrays
 
-    def _check_reply(self, reply: dict, arrays: list, request_id: int, what: str, make_object: Any) -> tuple:
+    def _check_reply(
+        self, reply: dict, arrays: list, request_id: int, what: str, make_object: Any, op: str | None
+    ) -> tuple:
+        """The value and gradients of a valid reply (see :func:`protocol.decode`); only the answer to a
+        ``new`` request is an object reference, and it is nothing else."""
         if reply.get("id") != request_id or type(reply.get("ok")) is not bool:
             raise protocol.ProtocolError("reply does not answer the request")
         if reply["ok"]:
             if set(reply) != REPLY_KEYS_OK:
                 raise protocol.ProtocolError("reply has unexpected fields")
-            value = protocol.decode(reply["value"], arrays, make_object=make_object)
+            is_reference = type(reply["value"]) is dict and set(reply["value"]) == {"$object", "type"}
+            if (op == "new") != is_reference:
+                raise protocol.ProtocolError(
+                    f"the answer to a {op!r} request {'is' if is_reference else 'is not'} an object reference"
+                )
+            value = protocol.decode(reply["value"], arrays, make_object=make_object if op == "new" else None)
             grads = protocol.decode(reply["grads"], arrays)
             return value, grads
         if set(reply) != REPLY_KEYS_ERROR or reply["kind"] not in ERROR_KINDS or type(reply["message"]) is not str:
             raise protocol.ProtocolError("error reply is malformed")
-        raise StudentCodeError(reply["kind"], reply["message"][:2000])
+        raise StudentCodeError(reply["kind"], readable(reply["message"][:2000]))
 
     def _read(self, worker: _Worker, deadline: float) -> tuple[dict, list]:
         sock = worker.sock

@@ -83,7 +83,6 @@ def supervise(manifest: Manifest, task: Task, uid: int | None, seed: int) -> Sub
     import pytest
     import torch
 
-    from ..sandbox import worker
     from ..sandbox.forkserver import ForkServer, SandboxSpec
     from .notebook import SubmissionProblem, find_notebook, read_notebook
     from .scan import scan_cells
@@ -108,8 +107,9 @@ def supervise(manifest: Manifest, task: Task, uid: int | None, seed: int) -> Sub
         files={manifest.notebook: loaded.data},
         hide=_hidden_dirs(manifest, task),
         limits=manifest.limits,
+        forbidden=tuple(sorted(manifest.forbidden.modules)),
     )
-    server = ForkServer(spec, lambda sock, isolation: worker.run(sock, cells, isolation))
+    server = ForkServer(spec, cells)  # forked from the clean zygote, not from us: we hold the secrets
     deadline = started + manifest.limits.submission_seconds
     session = WorkerSession(server, manifest.limits, deadline)
     base_seed = int(hashlib.sha256(f"{seed}:{manifest.assignment}:{loaded.sha256}".encode()).hexdigest()[:12], 16)

@@ -2,59 +2,76 @@
 
 Process tree for one submission::
 
-    runner (trusted, warm: torch/numpy/pytest imported)                       autograder.runner
-      └─ supervisor (trusted; runs the hidden pytest graders)
-           └─ fork server (trusted, forked before any grader is imported; child subreaper)   ForkServer
+    runner (trusted, warm: torch/numpy/pytest imported)                  autograder.engine.runner
+      ├─ supervisor (trusted; runs the hidden pytest graders; holds the seed)  autograder.engine.supervisor
+      └─ zygote (a fresh interpreter started once per runner: no secret)  autograder.sandbox.zygote
+           └─ fork server (this submission's cells and sandbox only; child subreaper)   ForkServer
                 └─ guard (trusted, tiny: waits for the worker and mirrors its exit status)
-                     └─ worker (untrusted: runs the notebook, answers calls)    autograder.worker
+                     └─ worker (untrusted: runs the notebook, answers calls)    autograder.sandbox.worker
 
-The fork server exists so that a fresh worker can be started after a crash or timeout from a process that
-never held the hidden tests in memory. A worker, right after ``fork``:
+The supervisor talks to its fork server over a socket pair it handed to the zygote. Workers therefore descend
+from a process that never held the hidden tests, the oracle's inputs, the seed or any other student's data,
+and a fresh one can be started after a crash or timeout. A worker, right after ``fork``:
 
 - when root: is init of a new PID namespace (the guard calls ``unshare(CLONE_NEWPID)`` before forking it).
   When it exits, the kernel kills every process left in that namespace, however detached; and each link of
   the chain above dies with its parent (``PR_SET_PDEATHSIG``), so even a grader killed with SIGKILL leaves
-  nothing behind. It also enters new network and mount namespaces: no network (only a down loopback);
-  fresh tmpfs on ``/tmp``, ``/var/tmp``, ``/dev/shm``; a ``/proc`` showing only its own processes; the
-  graders, the course's assignment sources and answer keys, the other submissions and the output folder
-  covered by empty read-only tmpfs. Then it switches to an unprivileged uid of its own: RLIMIT_NPROC is
-  ignored for root, and a uid nobody else uses makes "kill everything this submission started" exact:
-  ``kill(-1, SIGKILL)`` issued as that uid reaches every process it owns;
+  nothing behind. It also enters new network (no network, only a down loopback; no abstract Unix socket of
+  the host), IPC (System V objects and POSIX message queues die with it) and mount namespaces, and gets a
+  private root (:mod:`.view`): the Python environment, the ``course_lib`` modules it may use, private tmpfs on
+  ``/tmp``, ``/var/tmp``, ``/dev/shm`` and ``/run``, a ``/proc`` showing only its own processes; nothing of the
+  repository, the graders, the other submissions or the outputs; the forbidden modules and the engine absent.
+  Then it switches to an unprivileged uid of its own: RLIMIT_NPROC is ignored for root, and a uid nobody else
+  uses makes "kill everything this submission started" exact: ``kill(-1, SIGKILL)`` issued as that uid reaches
+  every process it owns;
 - starts a new session (``setsid``), closes every inherited file descriptor, reads stdin from /dev/null;
 - sets ``RLIMIT_AS`` (memory), ``RLIMIT_CPU``, ``RLIMIT_FSIZE``, ``RLIMIT_NOFILE``, ``RLIMIT_NPROC``
   (processes *and threads* of its uid), ``RLIMIT_CORE = 0``, ``PR_SET_NO_NEW_PRIVS``, not dumpable;
-- gets a scrubbed environment and a working directory holding only a copy of the submission.
+- forgets the forbidden modules and the engine (:func:`make_absent`: out of ``sys.modules``, refused on import);
+- gets a scrubbed environment and a working directory holding only a copy of the submission;
+- reports which of these took effect to the fork server on a pipe it closes before any student code runs:
+  that report, not anything the worker says later, is ``SubmissionResult.isolation``.
 
-Not root (e.g. a TA's laptop): no namespaces and no uid switch, so no network isolation and no hiding of
-files; RLIMIT_NPROC then counts all of the TA's processes and threads, so it is set to (current count +
-limit); leftover processes are found as descendants of the fork server (a child subreaper) and killed, which
-covers everything unless the grader itself is SIGKILLed. ``SubmissionResult.isolation`` records, per
-submission, which of these took effect.
+Not root (e.g. a TA's laptop): no namespaces and no uid switch, so no network isolation and no private root
+(files stay readable; the forbidden modules are only forgotten and refused by an import hook the student's
+code could remove); RLIMIT_NPROC then counts all of the TA's processes and threads, so it is set to (current
+count + limit); leftover processes are found as descendants of the fork server (a child subreaper) and
+killed, which covers everything unless the grader itself is SIGKILLed. The isolation record says so.
 """
 
 from __future__ import annotations
 
 import ctypes
+import dataclasses
 import functools
+import importlib
+import json
 import os
 import random
 import resource
+import select
 import signal
 import socket
 import struct
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from ..engine.manifest import Limits
+from .view import ALWAYS_ABSENT, View, enter_view, plan_view
 
 CLONE_NEWNS = 0x00020000
+CLONE_NEWIPC = 0x08000000
 CLONE_NEWPID = 0x20000000
 CLONE_NEWNET = 0x40000000
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_BIND, MS_REC, MS_PRIVATE = 1, 2, 4, 8, 1 << 12, 1 << 14, 1 << 18
 PR_SET_PDEATHSIG, PR_SET_DUMPABLE, PR_SET_CHILD_SUBREAPER, PR_SET_NO_NEW_PRIVS = 1, 4, 36, 38
 UID_RANGE = (1_000_000, 2_000_000_000)
 SCRATCH_DIRS = ("/tmp", "/var/tmp", "/dev/shm")
+# what a worker's sandbox can establish, in the order of the bits of the fork server's report
+ISOLATION = ("pid_namespace", "network_namespace", "ipc_namespace", "mount_namespace", "private_root", "own_uid")
+REPORT_SECONDS = 60.0
 
 _libc = ctypes.CDLL(None, use_errno=True)
 
@@ -79,8 +96,10 @@ class SandboxSpec:
 
     uid: int | None  # unprivileged uid to run as (None: stay as the current user)
     files: dict[str, bytes]  # file name -> content, written into the working directory
-    hide: tuple[str, ...]  # directories to cover with an empty read-only tmpfs
+    hide: tuple[str, ...]  # without a private root: directories to cover with an empty read-only tmpfs
     limits: Limits
+    forbidden: tuple[str, ...] = ()  # modules absent from the worker (with the engine itself)
+    view: View | None = None  # the private root, planned by the fork server
 
 
 def pick_uid(exclude: set[int | None] | None = None) -> int | None:
@@ -102,18 +121,14 @@ def enter_sandbox(spec: SandboxSpec, keep_fds: tuple[int, ...]) -> dict[str, boo
     devnull = os.open(os.devnull, os.O_RDONLY)
     os.dup2(devnull, 0)  # input() must not read the TA's terminal
     os.close(devnull)
-    got = {
-        "pid_namespace": os.getpid() == 1,
-        "network_namespace": False,
-        "mount_namespace": False,
-        "files_hidden": False,
-        "own_uid": False,
-    }
+    got = dict.fromkeys(ISOLATION, False)
+    got["pid_namespace"] = os.getpid() == 1
     workdir = None
     if spec.uid is not None:
-        got["network_namespace"] = _try_unshare(CLONE_NEWNET)
+        got["network_namespace"] = _try_unshare(CLONE_NEWNET)  # abstract Unix sockets are per network too
+        got["ipc_namespace"] = _try_unshare(CLONE_NEWIPC)  # System V and POSIX message queues die with it
         if _try_unshare(CLONE_NEWNS):
-            got["mount_namespace"], got["files_hidden"] = _private_mounts(spec.hide)
+            got["mount_namespace"], got["private_root"] = _private_root(spec)
         if got["mount_namespace"]:
             workdir = "/tmp/submission"
             os.makedirs(workdir, mode=0o700)
@@ -144,6 +159,18 @@ def _try_unshare(flags: int) -> bool:
     return _libc.unshare(flags) == 0
 
 
+def _private_root(spec: SandboxSpec) -> tuple[bool, bool]:
+    """The worker's own root (see :mod:`.view`); if it cannot be built, the older cover-up:
+    private scratch dirs and the hidden folders covered. Returns (mounts are private, own root)."""
+    if spec.view is not None:
+        try:
+            enter_view(spec.view)
+            return True, True
+        except (OSError, StopIteration):
+            pass
+    return _private_mounts(spec.hide)[0], False
+
+
 def _private_mounts(hide: tuple[str, ...]) -> tuple[bool, bool]:
     """Make our mounts private, give scratch dirs a fresh tmpfs and cover hidden dirs with an empty one.
     Returns (scratch dirs are private, every hidden dir is covered)."""
@@ -172,8 +199,6 @@ def _private_mounts(hide: tuple[str, ...]) -> tuple[bool, bool]:
 
 def _interpreter_paths() -> list[str]:
     """Folders the worker must read to import modules not yet loaded (the stdlib, site-packages)."""
-    import sys
-
     return sorted({os.path.realpath(p) for p in (sys.base_prefix, sys.prefix, *sys.path) if p and os.path.isdir(p)})
 
 
@@ -332,7 +357,8 @@ def kill_descendants(root: int) -> None:
         time.sleep(0.005)
 
 
-def _reap_children() -> None:
+def reap_children() -> None:
+    """Collect every child that has exited (without waiting for the others)."""
     while True:
         try:
             pid, _ = os.waitpid(-1, os.WNOHANG)
@@ -362,64 +388,87 @@ def describe_exit(status: int | None) -> str:
 
 
 class ForkServer:
-    """A trusted process, forked before any hidden test is imported, that forks fresh workers on request.
+    """A trusted process, forked from the clean zygote (:mod:`.zygote`), that forks fresh workers
+    for one submission on request. It knows that submission's cells and sandbox, and nothing else.
 
-    ``spawn()`` returns (pid, socket for the protocol, read end of the worker's stdout/stderr pipe).
+    ``spawn()`` returns (pid, socket for the protocol, read end of the worker's stdout/stderr pipe, the
+    isolation the worker's sandbox established, as reported by our own code before any student code ran).
     ``stop(pid)`` kills that worker and everything its submission started, and returns its wait status.
     """
 
-    def __init__(self, spec: SandboxSpec, worker_main: Callable[[socket.socket, dict[str, bool]], None]) -> None:
+    def __init__(self, spec: SandboxSpec, cells: list) -> None:
+        from . import zygote
+
         self.spec = spec
         self._control, child_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.pid = os.fork()
-        if self.pid == 0:  # pragma: no cover - the fork server's whole life
-            self._control.close()
-            code = 0
-            try:
-                _serve(child_end, spec, worker_main)
-            except BaseException:
-                code = 1
-            os._exit(code)
+        zygote.current().start_fork_server(child_end)
         child_end.close()
+        setup = {
+            "uid": spec.uid,
+            "hide": list(spec.hide),
+            "limits": dataclasses.asdict(spec.limits),
+            "forbidden": list(spec.forbidden),
+            "files": list(spec.files),
+        }
+        cells_json = [[c.index, c.source] for c in cells]
+        blobs = [json.dumps(setup).encode(), *spec.files.values(), json.dumps(cells_json).encode()]
+        for blob in blobs:
+            self._control.sendall(struct.pack("!Q", len(blob)) + blob)
 
-    def spawn(self) -> tuple[int, socket.socket, int]:
+    def spawn(self) -> tuple[int, socket.socket, int, dict[str, bool]]:
         self._control.sendall(b"S")
         message, fds, _, _ = socket.recv_fds(self._control, 16, 2)
-        if len(message) != 8 or len(fds) != 2:
+        if len(message) != 16 or len(fds) != 2:
+            for fd in fds:
+                os.close(fd)
             raise RuntimeError("fork server failed to start a worker")
-        (pid,) = struct.unpack("!q", message)
-        return pid, socket.socket(fileno=fds[0]), fds[1]
+        pid, bits = struct.unpack("!qQ", message)
+        isolation = {name: bool(bits >> i & 1) for i, name in enumerate(ISOLATION)}
+        return pid, socket.socket(fileno=fds[0]), fds[1], isolation
 
     def stop(self, pid: int) -> int | None:
         self._control.sendall(b"K" + struct.pack("!q", pid))
-        data = self._recv_exact(8)
+        data = _recv_all(self._control, 8)
         (status,) = struct.unpack("!q", data)
         return None if status < 0 else status
 
     def close(self) -> None:
         try:
             self._control.sendall(b"Q")
-            self._recv_exact(1)
+            _recv_all(self._control, 1)
         except OSError:
             pass
         self._control.close()
-        try:
-            os.waitpid(self.pid, 0)
-        except ChildProcessError:
-            pass
 
-    def _recv_exact(self, n: int) -> bytes:
-        data = b""
-        while len(data) < n:
-            chunk = self._control.recv(n - len(data))
-            if not chunk:
-                raise OSError("fork server went away")
-            data += chunk
-        return data
+
+def fork_server_main(fd: int) -> None:  # pragma: no cover - a fork server's whole life, in a zygote's child
+    """Read one submission's sandbox and cells from the supervisor on ``fd``, then serve it."""
+    code = 0
+    try:
+        prctl(PR_SET_PDEATHSIG, signal.SIGKILL)  # dies with the zygote, which dies with the runner
+        control = socket.socket(fileno=fd)
+        setup = json.loads(_recv_blob(control))
+        files = {name: _recv_blob(control) for name in setup["files"]}
+        from ..engine.notebook import Cell
+        from .worker import run
+
+        cells = [Cell(index, source) for index, source in json.loads(_recv_blob(control))]
+        forbidden = tuple(setup["forbidden"])
+        spec = SandboxSpec(
+            uid=setup["uid"],
+            files=files,
+            hide=tuple(setup["hide"]),
+            limits=Limits(**setup["limits"]),
+            forbidden=forbidden,
+            view=plan_view(forbidden) if setup["uid"] is not None else None,
+        )
+        _serve(control, spec, functools.partial(run, cells=cells))
+    except BaseException:  # noqa: BLE001
+        code = 1
+    os._exit(code)
 
 
 def _serve(control: socket.socket, spec: SandboxSpec, worker_main: Callable) -> None:  # pragma: no cover
-    prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
     prctl(PR_SET_CHILD_SUBREAPER, 1)  # detached grandchildren of workers become our children
     me = os.getpid()
     while True:
@@ -427,16 +476,20 @@ def _serve(control: socket.socket, spec: SandboxSpec, worker_main: Callable) -> 
         if command == b"S":
             ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
             out_read, out_write = os.pipe()
+            report_read, report_write = os.pipe()
             pid = os.fork()
             if pid == 0:
                 control.close()
                 ours.close()
                 os.close(out_read)
-                start = functools.partial(_become_worker, spec, worker_main, theirs, out_write)
-                _guard(spec, start, worker_fds=(theirs.fileno(), out_write))
+                os.close(report_read)
+                start = functools.partial(_become_worker, spec, worker_main, theirs, out_write, report_write)
+                _guard(spec, start, worker_fds=(theirs.fileno(), out_write, report_write))
             theirs.close()
             os.close(out_write)
-            socket.send_fds(control, [struct.pack("!q", pid)], [ours.fileno(), out_read])
+            os.close(report_write)
+            bits = _read_report(report_read)
+            socket.send_fds(control, [struct.pack("!qQ", pid, bits)], [ours.fileno(), out_read])
             ours.close()
             os.close(out_read)
         elif command == b"K":
@@ -448,13 +501,27 @@ def _serve(control: socket.socket, spec: SandboxSpec, worker_main: Callable) -> 
             except ChildProcessError:
                 status = -1
             kill_descendants(me)
-            _reap_children()
+            reap_children()
             control.sendall(struct.pack("!q", status))
         else:  # b"Q" or the supervisor went away
             _kill_all(spec, me)
             if command == b"Q":
                 control.sendall(b"Q")
             return
+
+
+def _read_report(fd: int) -> int:
+    """The isolation bits a worker wrote before running any student code (0 if it died first)."""
+    data = b""
+    deadline = time.monotonic() + REPORT_SECONDS
+    while len(data) < 8 and time.monotonic() < deadline:
+        ready, _, _ = select.select([fd], [], [], max(deadline - time.monotonic(), 0))
+        chunk = os.read(fd, 8 - len(data)) if ready else b""
+        if not chunk:
+            break
+        data += chunk
+    os.close(fd)
+    return struct.unpack("!Q", data)[0] if len(data) == 8 else 0
 
 
 def _guard(
@@ -473,7 +540,7 @@ def _guard(
     worker = os.fork()
     if worker == 0:
         become_worker()
-    for fd in worker_fds:  # only the worker holds its socket and output pipe: EOF means it is gone
+    for fd in worker_fds:  # only the worker holds its socket and pipes: EOF means it is gone
         os.close(fd)
     _, status = os.waitpid(worker, 0)
     if os.WIFSIGNALED(status):
@@ -482,14 +549,20 @@ def _guard(
     os._exit(os.WEXITSTATUS(status) if os.WIFEXITED(status) else 1)
 
 
-def _become_worker(spec: SandboxSpec, worker_main: Callable, sock: socket.socket, out_write: int) -> None:
+def _become_worker(
+    spec: SandboxSpec, worker_main: Callable, sock: socket.socket, out_write: int, report_write: int
+) -> None:
     code = 0
     try:
         os.dup2(out_write, 1)
         os.dup2(out_write, 2)
         os.close(out_write)
-        isolation = enter_sandbox(spec, keep_fds=(0, 1, 2, sock.fileno()))
-        worker_main(sock, isolation)
+        isolation = enter_sandbox(spec, keep_fds=(0, 1, 2, sock.fileno(), report_write))
+        make_absent((*ALWAYS_ABSENT, *spec.forbidden))
+        bits = sum(1 << i for i, name in enumerate(ISOLATION) if isolation.get(name))
+        os.write(report_write, struct.pack("!Q", bits))  # our code still: no student code has run
+        os.close(report_write)
+        worker_main(sock)
     except SystemExit as exit_:
         code = exit_.code if isinstance(exit_.code, int) else 1
     except BaseException:
@@ -500,10 +573,40 @@ def _become_worker(spec: SandboxSpec, worker_main: Callable, sock: socket.socket
     os._exit(code)
 
 
+def make_absent(names: tuple[str, ...]) -> None:
+    """Forget the modules ``names`` (and their submodules) in this process, and refuse to import them again.
+    Their files are not in a private root's view anyway; without one (not root) this is what is left."""
+    for name in list(sys.modules):
+        if any(name == m or name.startswith(m + ".") for m in names):
+            module = sys.modules.pop(name)
+            parent, _, leaf = name.rpartition(".")
+            if parent in sys.modules and getattr(sys.modules[parent], leaf, None) is module:
+                delattr(sys.modules[parent], leaf)
+    sys.meta_path.insert(0, _Absent(names))
+    importlib.invalidate_caches()
+
+
+class _Absent:
+    """A meta-path finder that says the forbidden modules do not exist."""
+
+    def __init__(self, names: tuple[str, ...]) -> None:
+        self.names = names
+
+    def find_spec(self, name: str, path: object = None, target: object = None) -> None:
+        if any(name == m or name.startswith(m + ".") for m in self.names):
+            raise ModuleNotFoundError(f"No module named {name!r} (not available while grading)", name=name)
+        return None
+
+
 def _kill_all(spec: SandboxSpec, me: int) -> None:
     if spec.uid is not None:
         kill_uid(spec.uid)
     kill_descendants(me)
+
+
+def _recv_blob(sock: socket.socket) -> bytes:
+    (length,) = struct.unpack("!Q", _recv_all(sock, 8))
+    return _recv_all(sock, length)
 
 
 def _recv_all(sock: socket.socket, n: int) -> bytes:

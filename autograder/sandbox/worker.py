@@ -8,7 +8,7 @@ Events sent while the notebook runs::
 
     {"event": "cell", "cell": i}                              about to run cell i (the trusted side times it)
     {"event": "cell_done", "cell": i, "error": null | {...}}  it finished, or raised (execution continues)
-    {"event": "ready", "isolation": {...}}                    all cells done; requests may come
+    {"event": "ready"}                                        all cells done; requests may come
 
 Requests and replies afterwards (``id`` is echoed)::
 
@@ -50,7 +50,7 @@ class _GradingIPython:
         return []
 
 
-def run(sock: socket.socket, cells: list[Cell], isolation: dict[str, bool]) -> None:
+def run(sock: socket.socket, cells: list[Cell]) -> None:
     """Worker entry point: run the cells, then serve requests until the trusted side hangs up."""
     import torch
 
@@ -85,7 +85,7 @@ def run(sock: socket.socket, cells: list[Cell], isolation: dict[str, bool]) -> N
         sys.stdout.flush()
         sys.stderr.flush()
         protocol.send(fd, {"event": "cell_done", "cell": cell.index, "error": error})
-    protocol.send(fd, {"event": "ready", "isolation": isolation})
+    protocol.send(fd, {"event": "ready"})
     Server(fd, namespace).serve()
 
 

@@ -128,21 +128,23 @@ def get_batch(
     """Sample ``batch_size`` random contiguous windows from a 1-D token array, for next-token prediction.
 
     Returns ``x`` (B, T) and ``y`` (B, T), int64 on ``device`` (default: ``course_lib.device.get_device()``),
-    with ``y[b, t] = x[b, t + 1]``: the token that follows each input position.
+    with ``y[b, t] = x[b, t + 1]``: the token that follows each input position. ``data`` may be a
+    ``np.memmap`` (:mod:`course_lib.data.token_files`): only the sampled windows are read from it.
     """
-    tokens = torch.from_numpy(np.ascontiguousarray(data)) if isinstance(data, np.ndarray) else data
-    if not isinstance(tokens, torch.Tensor) or tokens.dim() != 1:
+    if not isinstance(data, np.ndarray | torch.Tensor) or data.ndim != 1:
         raise ValueError("data must be a 1-D numpy array or tensor of token ids")
     if batch_size < 1 or block_size < 1:
         raise ValueError(f"batch_size and block_size must be >= 1, got {batch_size} and {block_size}")
-    if len(tokens) <= block_size:
-        raise ValueError(f"data has {len(tokens)} tokens: need more than block_size={block_size}")
+    if len(data) <= block_size:
+        raise ValueError(f"data has {len(data)} tokens: need more than block_size={block_size}")
     device = get_device(device)
-    starts = torch.randint(len(tokens) - block_size, (batch_size,), generator=generator)
-    offsets = torch.arange(block_size)
-    windows = starts[:, None] + offsets  # (B, T) indices into tokens
-    tokens = tokens.long()
-    x, y = tokens[windows], tokens[windows + 1]
+    starts = torch.randint(len(data) - block_size, (batch_size,), generator=generator)
+    windows = starts[:, None] + torch.arange(block_size + 1)  # (B, T + 1) indices into data
+    if isinstance(data, np.ndarray):  # gather the windows first, so a memmap pages in only these
+        tokens = torch.from_numpy(data[windows.numpy()].astype(np.int64))
+    else:
+        tokens = data[windows].long()
+    x, y = tokens[:, :-1].contiguous(), tokens[:, 1:].contiguous()
     if device.type == "cuda":  # pinned memory lets the copy overlap with compute
         return x.pin_memory().to(device, non_blocking=True), y.pin_memory().to(device, non_blocking=True)
     return x.to(device), y.to(device)

@@ -4,7 +4,8 @@
                -> final norm -> lm_head -> logits (B, T, vocab_size)
 
 Position schemes: ``learned`` (GPT-2), ``sinusoidal`` (Vaswani et al.), ``rope`` (rotary, LLaMA).
-Norms: ``layernorm`` or ``rmsnorm``; feed-forward: ``gelu`` (GPT-2) or ``swiglu`` (LLaMA).
+Norms: ``layernorm`` or ``rmsnorm``; feed-forward: ``gelu`` (exact), ``gelu_tanh`` (GPT-2's tanh approximation,
+needed to reproduce GPT-2 checkpoints: :mod:`course_lib.models.gpt2_weights`) or ``swiglu`` (LLaMA).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from course_lib.nn.positional import LearnedPositionalEmbedding, RoPE, Sinusoida
 from course_lib.nn.transformer import TransformerBlock
 
 POS_TYPES = ("learned", "sinusoidal", "rope")
-FFN_TYPES = ("gelu", "swiglu")
+FFN_TYPES = ("gelu", "gelu_tanh", "swiglu")
 
 
 @dataclass
@@ -37,7 +38,7 @@ class GPTConfig:
     bias: bool = True  # biases in Linear layers and LayerNorms
     pos: str = "learned"  # learned | sinusoidal | rope
     norm: str = "layernorm"  # layernorm | rmsnorm
-    ffn: str = "gelu"  # gelu | swiglu
+    ffn: str = "gelu"  # gelu | gelu_tanh | swiglu
     tie_weights: bool = True  # lm_head shares the token embedding matrix (Press & Wolf 2017)
 
     def __post_init__(self) -> None:

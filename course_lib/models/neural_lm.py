@@ -53,6 +53,11 @@ class WindowLMConfig:
     d_embed: int = 32
     d_hidden: int = 128
 
+    @property
+    def block_size(self) -> int:
+        """The longest context that matters (for sampling with ``course_lib.decoding``): the window."""
+        return self.context
+
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
@@ -108,6 +113,7 @@ class RecurrentLMConfig:
     d_hidden: int = 256
     n_layers: int = 1
     fast: bool = True  # run torch.nn.RNN/LSTM (same parameters, fused kernels) instead of the readable loop
+    block_size: int = 256  # tokens re-read per step when sampling with course_lib.decoding (generate() carries state)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

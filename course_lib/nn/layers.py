@@ -2,8 +2,8 @@
 
 - :class:`LayerNorm` (Ba et al. 2016): centre and scale each token's features, then a learned gain and bias.
 - :class:`RMSNorm` (Zhang & Sennrich 2019): scale by the root mean square only; no centring, no bias.
-- :class:`FeedForward`: the position-wise MLP, with ReLU (Vaswani et al. 2017), GELU (GPT-2) or
-  SwiGLU (Shazeer 2020, LLaMA).
+- :class:`FeedForward`: the position-wise MLP, with ReLU (Vaswani et al. 2017), GELU (exact erf form, or
+  ``gelu_tanh``: GPT-2's tanh approximation) or SwiGLU (Shazeer 2020, LLaMA).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 NORMS = ("layernorm", "rmsnorm")
-ACTIVATIONS = ("relu", "gelu", "swiglu")
+ACTIVATIONS = ("relu", "gelu", "gelu_tanh", "swiglu")
 
 
 class LayerNorm(nn.Module):
@@ -96,6 +96,8 @@ class FeedForward(nn.Module):
             h = F.silu(self.gate_proj(x)) * self.up_proj(x)  # (..., d_ff)
         elif self.activation == "gelu":
             h = F.gelu(self.up_proj(x))
+        elif self.activation == "gelu_tanh":  # GPT-2: 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³)))
+            h = F.gelu(self.up_proj(x), approximate="tanh")
         else:
             h = F.relu(self.up_proj(x))
         return self.dropout(self.down_proj(h))

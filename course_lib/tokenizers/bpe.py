@@ -15,14 +15,13 @@ from collections.abc import Iterable, Iterator, Sequence
 from itertools import pairwise
 from pathlib import Path
 
+from course_lib.tokenizers.base import JsonTokenizerFile
 from course_lib.tokenizers.bpe_train import Pair, merge_pair, train_bpe
 from course_lib.tokenizers.bytes_unicode import str_to_token, token_to_str
 from course_lib.tokenizers.pretokenize import GPT2_REGEX, last_safe_cut, split_on_special_tokens
 
-SAVE_FORMAT = "course_lib.BPETokenizer/1"
 
-
-class BPETokenizer:
+class BPETokenizer(JsonTokenizerFile):
     """Byte-level BPE tokenizer from ``vocab`` (id -> token bytes) and ``merges`` (``(left, right)``, by rank).
 
     ``special_tokens``: strings that are never split; each maps to the lowest id whose bytes equal its UTF-8
@@ -33,6 +32,7 @@ class BPETokenizer:
     Zipfian word distribution mostly costs a dictionary lookup per pre-token.
     """
 
+    FORMAT = "course_lib.BPETokenizer/1"
     cache_size = 200_000
     stream_chars = 1 << 16  # encode_iterable buffers about this many characters before cutting
 
@@ -85,7 +85,7 @@ class BPETokenizer:
         return cls(vocab, merges, special_tokens)
 
     @classmethod
-    def from_files(
+    def from_gpt2_files(
         cls,
         vocab_json: str | os.PathLike,
         merges_txt: str | os.PathLike,
@@ -111,22 +111,30 @@ class BPETokenizer:
             merges.append((str_to_token(parts[0]), str_to_token(parts[1])))
         return cls(vocab, merges, special_tokens)
 
-    def save(self, path: str | os.PathLike) -> None:
-        """Write the tokenizer to one JSON file (tokens shown with GPT-2's byte map, e.g. ``"Ġthe"``)."""
-        state = {
-            "format": SAVE_FORMAT,
+    def save_gpt2_files(self, directory: str | os.PathLike) -> tuple[Path, Path]:
+        """Write ``vocab.json`` and ``merges.txt`` in GPT-2's format into ``directory`` (read them back with
+        :meth:`from_gpt2_files`, or with Hugging Face's GPT-2 tokenizers); returns the two paths."""
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        specials = {self.special_ids[token]: token for token in self.special_tokens}
+        table = {specials.get(i, token_to_str(raw)): i for i, raw in sorted(self.vocab.items())}
+        vocab_json, merges_txt = directory / "vocab.json", directory / "merges.txt"
+        vocab_json.write_text(json.dumps(table, ensure_ascii=False), encoding="utf-8")
+        lines = [f"{token_to_str(left)} {token_to_str(right)}" for left, right in self.merges]
+        merges_txt.write_text("#version: 0.2\n" + "".join(line + "\n" for line in lines), encoding="utf-8")
+        return vocab_json, merges_txt
+
+    def to_dict(self) -> dict:
+        """Plain JSON data (tokens shown with GPT-2's byte map, e.g. ``"Ġthe"``); see :meth:`save`."""
+        return {
+            "format": self.FORMAT,
             "special_tokens": self.special_tokens,
             "vocab": {str(i): token_to_str(raw) for i, raw in sorted(self.vocab.items())},
             "merges": [[token_to_str(left), token_to_str(right)] for left, right in self.merges],
         }
-        Path(path).write_text(json.dumps(state, ensure_ascii=False, indent=0), encoding="utf-8")
 
     @classmethod
-    def load(cls, path: str | os.PathLike) -> BPETokenizer:
-        """Read a file written by :meth:`save`."""
-        state = json.loads(Path(path).read_text(encoding="utf-8"))
-        if not isinstance(state, dict) or state.get("format") != SAVE_FORMAT:
-            raise ValueError(f"{path} is not a BPETokenizer file (expected format {SAVE_FORMAT!r})")
+    def from_dict(cls, state: dict) -> BPETokenizer:
         vocab = {int(i): str_to_token(text) for i, text in state["vocab"].items()}
         merges = [(str_to_token(left), str_to_token(right)) for left, right in state["merges"]]
         return cls(vocab, merges, state["special_tokens"])

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import regex
 
+from course_lib.tokenizers.base import JsonTokenizerFile
 from course_lib.tokenizers.bpe_train import merge_pair
 
 # Punctuation as BERT sees it: Unicode P* plus the ASCII symbols that Unicode calls S* ($ + < = > ^ ` | ~).
@@ -37,8 +38,14 @@ def presplit(text: str) -> list[str]:
     return PRESPLIT_REGEX.findall(text)
 
 
-class WordPieceTokenizer:
-    """WordPiece tokenizer over ``vocab`` (a list, where the position is the id, or a ``token -> id`` map)."""
+class WordPieceTokenizer(JsonTokenizerFile):
+    """WordPiece tokenizer over ``vocab`` (a list, where the position is the id, or a ``token -> id`` map).
+
+    ``save``/``load`` keep every option in one JSON file; :meth:`from_bert_vocab` / :meth:`save_bert_vocab`
+    read and write BERT's ``vocab.txt``, which holds the tokens only (pass the options yourself).
+    """
+
+    FORMAT = "course_lib.WordPieceTokenizer/1"
 
     def __init__(
         self,
@@ -60,15 +67,17 @@ class WordPieceTokenizer:
         self.max_input_chars_per_word = max_input_chars_per_word
 
     @classmethod
-    def from_vocab_file(cls, path: str | os.PathLike, **options) -> WordPieceTokenizer:
+    def from_bert_vocab(cls, path: str | os.PathLike, **options) -> WordPieceTokenizer:
         """Load a BERT ``vocab.txt``: one token per line, the line number (from 0) is its id."""
         tokens = Path(path).read_text(encoding="utf-8").splitlines()
         return cls(tokens, **options)
 
-    def save_vocab(self, path: str | os.PathLike) -> None:
+    from_vocab_file = from_bert_vocab  # the name used before the tokenizer interface was unified
+
+    def save_bert_vocab(self, path: str | os.PathLike) -> None:
         """Write a BERT-style ``vocab.txt`` (needs ids ``0..n-1``)."""
         if sorted(self.id_to_token) != list(range(len(self.id_to_token))):
-            raise ValueError("save_vocab needs contiguous ids 0..n-1")
+            raise ValueError("save_bert_vocab needs contiguous ids 0..n-1")
         lines = (self.id_to_token[i] for i in range(len(self.id_to_token)))
         Path(path).write_text("".join(f"{tok}\n" for tok in lines), encoding="utf-8")
 
@@ -91,6 +100,21 @@ class WordPieceTokenizer:
         vocab = list(dict.fromkeys(special_tokens))
         vocab += train_wordpiece(word_counts, vocab_size - len(vocab), prefix=options.get("prefix", "##"))
         return cls(vocab, lowercase=lowercase, **options)
+
+    def to_dict(self) -> dict:
+        return {
+            "format": self.FORMAT,
+            "vocab": self.vocab,
+            "unk_token": self.unk_token,
+            "lowercase": self.lowercase,
+            "prefix": self.prefix,
+            "max_input_chars_per_word": self.max_input_chars_per_word,
+        }
+
+    @classmethod
+    def from_dict(cls, state: dict) -> WordPieceTokenizer:
+        options = {k: v for k, v in state.items() if k not in ("format", "vocab")}
+        return cls(state["vocab"], **options)
 
     @property
     def vocab_size(self) -> int:

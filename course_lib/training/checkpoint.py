@@ -22,6 +22,7 @@ import numpy as np
 import torch
 
 from course_lib.errors import CourseError
+from course_lib.files import atomic_write
 
 CHECKPOINT_FILE = "checkpoint.pt"
 
@@ -72,15 +73,8 @@ def save_checkpoint(directory: str | os.PathLike, payload: dict[str, Any]) -> Pa
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     final = directory / CHECKPOINT_FILE
-    temp = directory / f".{CHECKPOINT_FILE}.{os.getpid()}.tmp"
-    try:
-        with open(temp, "wb") as handle:
-            torch.save(payload, handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp, final)
-    finally:
-        temp.unlink(missing_ok=True)
+    with atomic_write(final) as handle:
+        torch.save(payload, handle)
     return final
 
 

@@ -28,8 +28,9 @@ class Preset:
     name: str
     device_type: str  # the kind of device it is sized for: "cpu" or "cuda"
     description: str
-    model: dict[str, Any] = field(default_factory=dict)  # GPTConfig fields except vocab_size
+    model: dict[str, Any] = field(default_factory=dict)  # the model's config fields except vocab_size
     train: TrainConfig = field(default_factory=TrainConfig)
+    kind: str = "gpt"  # the model it sizes (course_lib.training.models)
 
 
 PRESETS: dict[str, Preset] = {
@@ -78,6 +79,34 @@ PRESETS: dict[str, Preset] = {
                 compile=True,
             ),
         ),
+        *(
+            Preset(
+                name=f"{kind}-cpu",
+                device_type="cpu",
+                description=f"lecture 4's {kind} LM for a laptop CPU",
+                model=sizes,
+                train=TrainConfig(
+                    max_steps=2000,
+                    batch_size=32,
+                    block_size=64,
+                    max_lr=3e-3,
+                    min_lr=3e-4,
+                    warmup_steps=50,
+                    weight_decay=0.0,
+                    grad_clip=1.0,
+                    eval_interval=200,
+                    eval_batches=10,
+                    log_interval=20,
+                    sample_tokens=200,
+                ),
+                kind=kind,
+            )
+            for kind, sizes in (
+                ("window", dict(context=8, d_embed=32, d_hidden=512)),
+                ("rnn", dict(d_embed=64, d_hidden=256, n_layers=1)),
+                ("lstm", dict(d_embed=64, d_hidden=256, n_layers=1)),
+            )
+        ),
     )
 }
 
@@ -89,9 +118,14 @@ def get_preset(name: str) -> Preset:
         raise CourseError(f"unknown preset {name!r}; available: {', '.join(PRESETS)}") from None
 
 
-def default_preset_name(device: torch.device) -> str:
-    """The preset that fits ``device``: ``gpu-small`` on CUDA, ``cpu-tiny`` elsewhere."""
-    return "gpu-small" if device.type == "cuda" else "cpu-tiny"
+def default_preset_name(device: torch.device, kind: str = "gpt") -> str:
+    """The first preset for model ``kind`` sized for ``device`` (for GPT: ``gpu-small`` on CUDA, ``cpu-tiny``
+    elsewhere); a preset for another device when there is none."""
+    device_type = "cuda" if device.type == "cuda" else "cpu"
+    candidates = [p for p in PRESETS.values() if p.kind == kind]
+    if not candidates:
+        raise CourseError(f"no preset for model {kind!r}")
+    return next((p.name for p in candidates if p.device_type == device_type), candidates[0].name)
 
 
 def train_config_for(
@@ -101,6 +135,7 @@ def train_config_for(
     steps: int | None = None,
     compile: bool | None = None,
     seed: int | None = None,
+    grad_accum_steps: int | None = None,
 ) -> TrainConfig:
     """The preset's TrainConfig with command-line overrides; warns when the preset targets another device."""
     if device.type != preset.device_type:
@@ -119,4 +154,8 @@ def train_config_for(
         overrides["compile"] = compile
     if seed is not None:
         overrides["seed"] = seed
+    if grad_accum_steps is not None:
+        if grad_accum_steps < 1:
+            raise CourseError(f"--grad-accum-steps must be at least 1, got {grad_accum_steps}")
+        overrides["grad_accum_steps"] = grad_accum_steps
     return dataclasses.replace(preset.train, **overrides)

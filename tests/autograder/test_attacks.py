@@ -374,7 +374,7 @@ def test_attack_is_bounded(attacked, name):
 def test_honest_student_in_the_same_batch_is_unaffected(attacked):
     honest = attacked["results"]["honest"]
     assert (honest.status, honest.score) == (GRADED, 20)
-    assert (all(honest.isolation.values()) and len(honest.isolation) == 5) or os.geteuid() != 0
+    assert (all(honest.isolation.values()) and len(honest.isolation) == 6) or os.geteuid() != 0
 
 
 @pytest.mark.slow

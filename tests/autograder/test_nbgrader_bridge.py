@@ -18,6 +18,7 @@ from autograder.bridges.nbgrader import (
     GradeCellInfo,
     cell_scores,
     db_url_for,
+    export_feedback,
     generate_release,
     map_tests_to_cells,
     nbgrader_api,
@@ -315,3 +316,34 @@ def test_gradebook_sync_command(tmp_path: Path, capsys) -> None:
         assert gradebook.find_submission(A0, "dave").score == pytest.approx(2.0)
     assert cli_main(["gradebook-sync", A0, str(tmp_path / "nothing"), "--nbgrader-db", str(db)]) == 2
     assert "does not exist" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_exchange_collected_submissions_show_as_autograded_and_get_feedback(tmp_path: Path) -> None:
+    """A submission that came through nbgrader's exchange (``collect`` leaves its receipts beside it) shows its
+    score in formgrader only when it looks autograded; its feedback goes where ``release_feedback`` looks."""
+    course = tmp_path / "course"
+    shutil.copytree(COURSE_ROOT / "source" / A0, course / "source" / A0)
+    shutil.copy(COURSE_ROOT / "nbgrader_config.py", course / "nbgrader_config.py")
+    collected = course / "submitted" / "alice" / A0
+    collected.mkdir(parents=True)
+    shutil.copy(COURSE_ROOT / "source" / A0 / f"{A0}.ipynb", collected / f"{A0}.ipynb")
+    (collected / "timestamp.txt").write_text("2026-11-29 09:16:21.177017 UTC")
+    (collected / "submission_secret.txt").write_text("s3cret")
+    grades, db = tmp_path / "grades", course / "gradebook.db"
+    full = engine_tests(("softmax::test_basic", 5, 5), ("cross_entropy::test_basic", 5, 5))
+    write_record(grades, "alice", full)
+    write_record(grades, "bob", full)  # graded from a zip: no receipts
+
+    sync_gradebook(A0, grades, db, root=course)
+    api = nbgrader_api(course, db_url=db_url_for(db))
+    listed = {s["student"]: (s["score"], s["autograded"]) for s in api.get_submissions(A0)}
+    assert listed["alice"] == (4.0, True)  # formgrader showed (0.0, False) before it was marked autograded
+    assert listed["bob"] == (4.0, True)
+
+    assert export_feedback(A0, grades, root=course) == ["alice"]
+    released = course / "feedback" / "alice" / A0
+    assert (released / f"{A0}.html").read_text() == (grades / "alice" / "feedback.html").read_text()
+    assert (released / "timestamp.txt").read_text() == (collected / "timestamp.txt").read_text()
+    assert (released / "submission_secret.txt").read_text() == "s3cret"
+    assert not (course / "feedback" / "bob").exists()

@@ -105,9 +105,9 @@ def handmade_gpt2_files(tmp_path: Path) -> tuple[Path, Path]:
     return vocab_path, merges_path
 
 
-def test_from_files_on_handmade_gpt2_pair(tmp_path: Path):
+def test_from_gpt2_files_on_handmade_gpt2_pair(tmp_path: Path):
     vocab_path, merges_path = handmade_gpt2_files(tmp_path)
-    tok = BPETokenizer.from_files(vocab_path, merges_path, special_tokens=[EOT])
+    tok = BPETokenizer.from_gpt2_files(vocab_path, merges_path, special_tokens=[EOT])
     # " the": Ġ t h e -> (Ġ,t) -> (h,e) -> (Ġt,he) = Ġthe.  " hello": Ġ h e l l o -> (h,e) -> (l,l) -> (ll,o).
     assert tok.encode(" the hello") == [258, ord(" "), 257, 260]
     assert tok.encode(" the" + EOT + "!") == [258, 261, ord("!")]
@@ -164,3 +164,24 @@ def test_encode_iterable_streams_a_file_lazily(tok, tmp_path: Path):
     endless = itertools.cycle(PYDOCS[:5_000].splitlines(keepends=True))
     first = list(itertools.islice(tok.encode_iterable(endless), 2_000))  # would never end if it buffered all
     assert first == tok.encode(PYDOCS[:5_000] * 30)[:2_000]
+
+
+@pytest.mark.slow  # importing transformers takes ~10 s on a busy 2-core machine
+def test_gpt2_files_written_by_hf_load_and_encode_like_transformers(tmp_path: Path):
+    """GPT-2's file format both ways: files from HF's own byte-level BPE trainer load into BPETokenizer and encode
+    like transformers' GPT2TokenizerFast; our save_gpt2_files output loads into GPT2TokenizerFast the same way."""
+    transformers = pytest.importorskip("transformers")
+    from tokenizers import ByteLevelBPETokenizer
+
+    trainer = ByteLevelBPETokenizer()
+    trainer.train_from_iterator([PYDOCS[:40_000]], vocab_size=500, min_frequency=2, special_tokens=[EOT])
+    hf_dir, our_dir = tmp_path / "hf", tmp_path / "ours"
+    hf_dir.mkdir()
+    trainer.save_model(str(hf_dir))
+    ours = BPETokenizer.from_gpt2_files(hf_dir / "vocab.json", hf_dir / "merges.txt", special_tokens=[EOT])
+    ours.save_gpt2_files(our_dir)
+    probe = PYDOCS[100_000:104_000] + EOT + " the end"
+    for directory in (hf_dir, our_dir):
+        hf = transformers.GPT2TokenizerFast.from_pretrained(str(directory))  # a local folder: no download
+        assert ours.encode(probe) == hf.encode(probe)
+    assert ours.decode(ours.encode(probe)) == probe

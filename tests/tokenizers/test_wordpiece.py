@@ -92,7 +92,7 @@ def test_bert_vocab_txt_round_trip(tmp_path: Path):
     path.write_text("[PAD]\n[UNK]\n[CLS]\n[SEP]\nthe\n##re\nre\n", encoding="utf-8")
     tok = WordPieceTokenizer.from_vocab_file(path)
     assert tok.encode("there re") == [4, 5, 6]
-    tok.save_vocab(tmp_path / "again.txt")
+    tok.save_bert_vocab(tmp_path / "again.txt")
     assert (tmp_path / "again.txt").read_text(encoding="utf-8") == path.read_text(encoding="utf-8")
     with pytest.raises(ValueError, match="unknown token"):
         WordPieceTokenizer(["a", "b"])

@@ -139,10 +139,9 @@ def test_training_lowers_validation_loss(tiny_lm_factory, token_data):
 
 def test_evaluation_is_repeatable_and_leaves_training_randomness_alone(tiny_lm_factory, token_data):
     trainer = make_trainer(tiny_lm_factory, token_data)
-    data_state, torch_state = trainer.data_generator.get_state(), torch.get_rng_state()
+    torch_state = torch.get_rng_state()
     first, second = trainer.evaluate(), trainer.evaluate()
     assert first == second
-    assert torch.equal(trainer.data_generator.get_state(), data_state)
     assert torch.equal(torch.get_rng_state(), torch_state)
     assert trainer.model.training
 
@@ -205,3 +204,34 @@ def test_evaluations_do_not_depend_on_the_log_interval(tiny_lm_factory, token_da
     assert [e["step"] for e in trainer.evals] == [3, 6, 7]
     records = [json.loads(line) for line in (tmp_path / trainer_mod.METRICS_FILE).read_text().splitlines()]
     assert [r["step"] for r in records] == [3, 5, 6, 7]
+
+
+def test_batches_depend_on_the_step_and_slot_only(tiny_lm_factory, token_data):
+    """The windows of (step, slot) are the same in a fresh trainer, after training, and from a numpy array."""
+    trainer = make_trainer(tiny_lm_factory, token_data)
+    before = trainer.batch(3, 1)
+    trainer.fit(until_step=4)
+    again = make_trainer(tiny_lm_factory, (token_data[0].numpy().astype("uint16"), token_data[1]))
+    for x, y in (trainer.batch(3, 1), again.batch(3, 1)):
+        assert torch.equal(x, before[0]) and torch.equal(y, before[1])
+        assert x.dtype == torch.long
+    assert not torch.equal(trainer.batch(3, 0)[0], before[0]) and not torch.equal(trainer.batch(4, 1)[0], before[0])
+    train = token_data[0]
+    for row_x, row_y in zip(*before, strict=True):  # oracle: each row is a window of the data, y shifted by one
+        assert any(
+            torch.equal(train[i : i + 8], row_x) and torch.equal(train[i + 1 : i + 9], row_y)
+            for i in range(len(train) - 8)
+        )
+
+
+def test_elapsed_time_continues_across_resume(tiny_lm_factory, token_data, tmp_path):
+    first = make_trainer(tiny_lm_factory, token_data, tmp_path)
+    first.fit(until_step=6)
+    assert first.elapsed_s > 0
+    resumed = make_trainer(tiny_lm_factory, token_data, tmp_path)
+    resumed.load_state_dict(load_checkpoint(tmp_path))
+    assert resumed.elapsed_s == first.elapsed_s
+    resumed.fit()
+    records = [json.loads(line) for line in (tmp_path / trainer_mod.METRICS_FILE).read_text().splitlines()]
+    elapsed = [r["elapsed_s"] for r in records]
+    assert elapsed == sorted(elapsed) and elapsed[-1] >= round(first.elapsed_s, 2)

@@ -16,7 +16,7 @@ def test_char_tokenize_unicode_and_whitespace(student, seed):
     """char_tokenize on random texts with Unicode, emoji, combining marks and odd whitespace, and on ''."""
     rng = random.Random(seed)
     for text in ["", " \t\n", *(random_text(rng) for _ in range(6))]:
-        reference = CharTokenizer.fit(text)
+        reference = CharTokenizer.train(text)
         want = [reference.itos[i] for i in reference.encode(text)]
         check_list(student.char_tokenize(text), want, f"char_tokenize({text[:30]!r}...)")
 

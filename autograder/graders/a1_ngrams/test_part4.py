@@ -10,6 +10,8 @@ import numpy as np
 import pytest
 from a1_inputs import check_float, check_type, fit_both, random_sentences, vocabulary
 
+from autograder.checks import check_list_of
+
 
 def _perplexity(student, seed, smoothing: str, **options) -> None:
     rng = random.Random(seed)
@@ -148,8 +150,7 @@ def test_sampling_generate_follows_the_model(student, seed):
         q = reference_temperature(list(reference.distribution([])), temperature)
         firsts = Counter()
         for i in range(400):
-            out = lm.generate([], 1, temperature, seed + i)
-            check_type(out, list, "generate")
+            out = check_list_of(lm.generate([], 1, temperature, seed + i), str, "generate")
             firsts[out[0] if out else "</s>"] += 1
         unknown = set(firsts) - set(reference.vocab)
         if unknown:

@@ -84,24 +84,6 @@ class WindowLM(nn.Module):
         logits = self.head(torch.tanh(self.hidden(x)))
         return logits, _loss(logits, targets)
 
-    def num_params(self) -> int:
-        return sum(p.numel() for p in self.parameters())
-
-    @torch.no_grad()
-    def generate(
-        self, prompt: Tensor, max_new_tokens: int, temperature: float = 1.0, generator: torch.Generator | None = None
-    ) -> Tensor:
-        """Continue prompt ids (T,) by sampling at ``temperature``; returns the new ids (max_new_tokens,).
-        Only the last ``context`` tokens matter at each step: that is the model."""
-        _check_prompt(prompt)
-        self.eval()
-        seq = prompt
-        for _ in range(max_new_tokens):
-            logits, _ = self(seq[-self.config.context :][None])
-            token = torch.multinomial(next_token_probs(logits[0, -1], temperature), 1, generator=generator)
-            seq = torch.cat([seq, token])
-        return seq[len(prompt) :]
-
 
 # ------------------------------------------------------------------------------------------ recurrent LMs
 
@@ -146,9 +128,6 @@ class _RecurrentLM(nn.Module):
         logits, _ = self.run(idx)
         return logits, _loss(logits, targets)
 
-    def num_params(self) -> int:
-        return sum(p.numel() for p in self.parameters())
-
     @torch.no_grad()
     def generate(
         self, prompt: Tensor, max_new_tokens: int, temperature: float = 1.0, generator: torch.Generator | None = None
@@ -158,7 +137,8 @@ class _RecurrentLM(nn.Module):
         The prompt is read once; after that each step feeds only the newest token and carries the state, so a
         step costs the same however long the text already is (no context window, unlike GPT).
         """
-        _check_prompt(prompt)
+        if prompt.dim() != 1 or len(prompt) == 0:
+            raise CourseError(f"generate needs a non-empty 1-D prompt of token ids, got shape {tuple(prompt.shape)}")
         self.eval()
         logits, state = self.run(prompt[None])
         new = []
@@ -186,8 +166,3 @@ def _loss(logits: Tensor, targets: Tensor | None) -> Tensor | None:
     if targets is None:
         return None
     return F.cross_entropy(logits.flatten(0, 1), targets.flatten())
-
-
-def _check_prompt(prompt: Tensor) -> None:
-    if prompt.dim() != 1 or len(prompt) == 0:
-        raise CourseError(f"generate needs a non-empty 1-D prompt of token ids, got shape {tuple(prompt.shape)}")

@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 PARALLEL ?= -n auto --dist loadfile
 PYTEST := OMP_NUM_THREADS=1 $(BIN)/python -m pytest
 
-.PHONY: help install lab test test-fast lint demo clean
+.PHONY: help install lab test test-fast lint demo site slides clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -35,6 +35,12 @@ LINTED := course_lib autograder tests bench conftest.py assignments/nbgrader_con
 lint: $(STAMP)  ## ruff lint and format check over the package, tests and benchmarks
 	$(BIN)/ruff check $(LINTED)
 	$(BIN)/ruff format --check $(LINTED)
+
+site: $(STAMP)  ## execute lectures and answer keys into a static HTML site, build/site/ (offline, local MathJax)
+	PYTHONPATH=$(CURDIR) OMP_NUM_THREADS=1 $(BIN)/python -m course_lib.site --out build/site
+
+slides: $(STAMP)  ## export every lecture as a reveal.js deck into build/slides/ (RISE in `make lab` presents live)
+	$(BIN)/jupyter nbconvert --to slides lectures/*.ipynb --output-dir build/slides
 
 demo: $(STAMP)  ## release A0, grade sample submissions (honest, buggy, malicious, malformed), print the gradebook
 	$(BIN)/python -m autograder.authoring.demo

@@ -1,11 +1,10 @@
 """Mutation testing of an assignment's hidden graders: realistic student bugs as small patches of its solution.
 
-An assignment's catalogue lives in ``autograder/graders/<id>/mutants/mutants.py`` as ``MUTANTS``, a tuple of
-:class:`Mutant`. Each replaces one snippet (``old``, which must occur exactly once) in the solution cell named by
-its nbgrader ``grade_id`` with ``new``; ``catches`` names the hidden tests meant to catch the bug. The assignment's
-mutation test (``tests/a1/test_a1_mutation.py`` is the worked example) grades the solution, the untouched release
-and every mutant in one batch with :func:`grade_mutants` and checks that each mutant loses points on each test in
-its ``catches``.
+Each assignment lists its mutants in ``autograder/graders/<id>/mutants/mutants.py`` as ``MUTANTS``, a tuple of
+:class:`Mutant`: one snippet (``old``, which must occur exactly once) in the solution cell named by its nbgrader
+``grade_id`` is replaced by ``new``; ``catches`` names the hidden tests meant to catch the bug. The assignment's
+mutation test (``tests/<id-prefix>/test_*_mutation.py``) grades the solution, the untouched release and every
+mutant in one batch with :func:`grade_variants` and checks that each mutant loses points on those tests.
 """
 
 from __future__ import annotations
@@ -17,10 +16,10 @@ import importlib.util
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
-from autograder.paths import GRADERS_DIR
+from ..paths import GRADERS_DIR
+from .nbmeta import cell_by_grade_id
 
 
 @dataclass(frozen=True)
@@ -36,31 +35,31 @@ class Mutant:
 def apply_mutant(notebook: Any, mutant: Mutant) -> Any:
     """Patch a copy of the solution notebook (an nbformat node) with ``mutant``; the snippet must occur once."""
     patched = copy.deepcopy(notebook)
-    cells = [c for c in patched.cells if c.metadata.get("nbgrader", {}).get("grade_id") == mutant.cell]
-    if len(cells) != 1:
-        raise ValueError(f"mutant {mutant.name}: {len(cells)} cells have grade_id {mutant.cell!r}")
-    occurrences = cells[0].source.count(mutant.old)
+    cell = cell_by_grade_id(patched, mutant.cell)
+    occurrences = cell.source.count(mutant.old)
     if occurrences != 1:
         raise ValueError(f"mutant {mutant.name}: the snippet occurs {occurrences} times in cell {mutant.cell!r}")
-    cells[0].source = cells[0].source.replace(mutant.old, mutant.new)
+    cell.source = cell.source.replace(mutant.old, mutant.new)
     return patched
 
 
-def load_catalogue(assignment: str, graders_root: Path | None = None) -> ModuleType:
-    """The assignment's ``mutants/mutants.py`` module (its ``MUTANTS``)."""
-    path = (graders_root or GRADERS_DIR) / assignment / "mutants" / "mutants.py"
+def load_mutants(assignment: str, graders_dir: Path = GRADERS_DIR) -> tuple[Mutant, ...]:
+    """The ``MUTANTS`` of ``graders/<assignment>/mutants/mutants.py``."""
+    path = graders_dir / assignment / "mutants" / "mutants.py"
     name = f"{assignment}_mutants"
     spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise FileNotFoundError(f"no mutants for {assignment}: {path}")
     module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # dataclasses look their module up while the class is created
+    sys.modules[name] = module  # dataclasses look their module up while a class is created
     spec.loader.exec_module(module)
-    return module
+    return tuple(module.MUTANTS)
 
 
-def hidden_tests(assignment: str, engine_names: bool = False, graders_root: Path | None = None) -> dict[str, float]:
+def hidden_tests(assignment: str, engine_names: bool = False, graders_dir: Path = GRADERS_DIR) -> dict[str, float]:
     """Test function name (or the engine's ``<file stem>::<function>``) -> points, read without importing."""
     tests = {}
-    for path in sorted(((graders_root or GRADERS_DIR) / assignment).glob("test_*.py")):
+    for path in sorted((graders_dir / assignment).glob("test_*.py")):
         stem = path.stem.removeprefix("test_")
         for node in ast.parse(path.read_text()).body:
             if isinstance(node, ast.FunctionDef) and node.name.startswith("test_"):
@@ -73,42 +72,34 @@ def hidden_tests(assignment: str, engine_names: bool = False, graders_root: Path
     return tests
 
 
-def grade_mutants(
-    assignment: str,
-    solution: Any,
-    mutants: tuple[Mutant, ...],
-    root: Path,
-    *,
-    cheats: list[tuple[str, str, str, str]] = (),
-    seed: int = 0,
-    jobs: int = 2,
+def grade_variants(
+    assignment: str, solution: Any, root: Path, variants: dict[str, Any], *, seed: int, jobs: int = 2
 ) -> dict[str, dict[str, str]]:
-    """Grade, in one batch under ``root``, the solution, the untouched release, every mutant (``mutant_<name>``)
-    and every cheat ``(name, cell, old, new)``; returns the gradebook rows by student id."""
+    """Grade ``solution``, the untouched nbgrader release and each of ``variants`` (student id -> notebook) in one
+    batch with the real engine; returns ``grades.csv`` as ``{student id: row}`` (the solution is ``"solution"``,
+    the release ``"release"``)."""
     import nbformat
 
-    from autograder.bridges.nbgrader import generate_release
-    from autograder.engine.runner import grade_batch
+    from ..bridges.nbgrader import generate_release
+    from ..engine.runner import grade_batch
 
     submitted = root / "submitted"
-
-    def submit(student: str, notebook: Any) -> None:
+    release = generate_release(assignment, release_dir=root / "release", db_url=f"sqlite:///{root / 'gb.db'}")
+    notebooks = {
+        "solution": solution,
+        "release": nbformat.read(Path(release) / f"{assignment}.ipynb", as_version=4),
+        **variants,
+    }
+    for student, notebook in notebooks.items():
         folder = submitted / student / assignment
         folder.mkdir(parents=True)
         nbformat.write(notebook, folder / f"{assignment}.ipynb")
-
-    submit("solution", solution)
-    release = generate_release(assignment, release_dir=root / "release", db_url=f"sqlite:///{root / 'gb.db'}")
-    submit("release", nbformat.read(Path(release) / f"{assignment}.ipynb", as_version=4))
-    for mutant in mutants:
-        submit(f"mutant_{mutant.name}", apply_mutant(solution, mutant))
-    for name, cell, old, new in cheats:
-        submit(name, apply_mutant(solution, Mutant(name, "", cell, old, new, ())))
     grade_batch(assignment, submitted, root / "grades", jobs=jobs, seed=seed)
     with open(root / "grades" / "grades.csv", newline="") as f:
         return {row["student_id"]: row for row in csv.DictReader(f)}
 
 
-def lost_tests(row: dict[str, str]) -> set[str]:
-    """The hidden tests (function names) on which a gradebook row scored 0."""
-    return {column.split("::")[1] for column, value in row.items() if "::" in column and float(value) == 0}
+def lost(row: dict[str, str], test: str) -> bool:
+    """Whether a gradebook row scored 0 on the hidden test named ``test`` (its function name)."""
+    [column] = [c for c in row if c.endswith("::" + test)]
+    return float(row[column]) == 0.0

@@ -1,20 +1,26 @@
-"""Shared by the A1 tests: paths, the mutant catalogue, and the hidden tests' names and points."""
+"""Shared by the A1 tests: paths; the mutants and the hidden tests' names and points come from
+:mod:`autograder.authoring.mutants`."""
 
 from __future__ import annotations
 
-from autograder.authoring.mutants import hidden_tests as _hidden_tests
-from autograder.authoring.mutants import load_catalogue
-from autograder.paths import GRADERS_DIR, REPO_ROOT
+from pathlib import Path
+from types import SimpleNamespace
+
+from autograder.authoring import mutants
 
 ASSIGNMENT = "a1_ngrams"
-SOURCE = REPO_ROOT / "assignments" / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
-GRADERS = GRADERS_DIR / ASSIGNMENT
+ROOT = Path(__file__).resolve().parents[2]
+SOURCE = ROOT / "assignments" / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+GRADERS = ROOT / "autograder" / "graders" / ASSIGNMENT
 
 
-def load_mutants():
-    return load_catalogue(ASSIGNMENT)
+def load_mutants() -> SimpleNamespace:
+    """The catalogue: ``MUTANTS``, and ``Mutant`` and ``apply_mutant`` to make and apply more."""
+    return SimpleNamespace(
+        MUTANTS=mutants.load_mutants(ASSIGNMENT), Mutant=mutants.Mutant, apply_mutant=mutants.apply_mutant
+    )
 
 
 def hidden_tests(engine_names: bool = False) -> dict[str, float]:
     """test function name (or the engine's ``<file stem>::<function>``) -> points, read without importing."""
-    return _hidden_tests(ASSIGNMENT, engine_names)
+    return mutants.hidden_tests(ASSIGNMENT, engine_names)

@@ -6,7 +6,6 @@ import nbformat
 from a1_support import GRADERS, SOURCE, hidden_tests, load_mutants
 
 from autograder.authoring.answer_key import is_current, make_answer_key
-from autograder.authoring.mutants import Mutant, apply_mutant
 from autograder.bridges.nbgrader import GradeCellInfo, map_tests_to_cells
 from autograder.engine.manifest import load_manifest
 
@@ -58,15 +57,16 @@ def test_at_least_15_mutants_each_applies_once_and_names_real_tests() -> None:
     source = nbformat.read(SOURCE, as_version=4)
     tests = hidden_tests()
     for mutant in mutants:
-        patched = apply_mutant(source, mutant)
+        patched = module.apply_mutant(source, mutant)
         assert patched != source, mutant.name
         assert mutant.catches and set(mutant.catches) <= set(tests), f"{mutant.name}: unknown tests"
 
 
 def test_apply_mutant_refuses_a_snippet_that_is_not_there() -> None:
-    broken = Mutant("x", "bug", "merge", "this text is not in the cell", "y", ("test_merge_random",))
+    module = load_mutants()
+    broken = module.Mutant("x", "bug", "merge", "this text is not in the cell", "y", ("test_merge_random",))
     try:
-        apply_mutant(nbformat.read(SOURCE, as_version=4), broken)
+        module.apply_mutant(nbformat.read(SOURCE, as_version=4), broken)
     except ValueError as err:
         assert "occurs 0 times" in str(err)
     else:

@@ -13,7 +13,7 @@ import nbformat
 import pytest
 from a1_support import SOURCE, load_mutants
 
-from autograder.authoring.mutants import grade_mutants, lost_tests
+from autograder.authoring.mutants import Mutant, apply_mutant, grade_variants, lost
 
 MUTANTS = load_mutants().MUTANTS
 
@@ -33,13 +33,12 @@ CHEATS = [
 
 @pytest.fixture(scope="module")
 def gradebook(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, str]]:
-    seed = int(os.environ.get("A1_MUTATION_SEED", "20261123"))  # other seeds: other grading-time inputs
     solution = nbformat.read(SOURCE, as_version=4)
-    return grade_mutants("a1_ngrams", solution, MUTANTS, tmp_path_factory.mktemp("a1"), cheats=CHEATS, seed=seed)
-
-
-def _lost(row: dict[str, str], test: str) -> bool:
-    return test in lost_tests(row)
+    variants = {f"mutant_{m.name}": apply_mutant(solution, m) for m in MUTANTS}
+    for name, cell, old, new in CHEATS:
+        variants[name] = apply_mutant(solution, Mutant(name, "", cell, old, new, ()))
+    seed = int(os.environ.get("A1_MUTATION_SEED", "20261123"))  # other seeds: other grading-time inputs
+    return grade_variants("a1_ngrams", solution, tmp_path_factory.mktemp("a1"), variants, seed=seed)
 
 
 def test_solution_gets_full_marks(gradebook) -> None:
@@ -59,8 +58,7 @@ def test_using_a_forbidden_module_scores_zero(gradebook) -> None:
 
 def test_using_a_forbidden_api_costs_the_tests_that_use_it(gradebook) -> None:
     row = gradebook["cheat_vocab"]
-    lost = lost_tests(row)
-    assert {"test_build_vocab_matches_reference", "test_build_vocab_min_freq_and_specials"} <= lost, lost
+    assert lost(row, "test_build_vocab_matches_reference") and lost(row, "test_build_vocab_min_freq_and_specials")
     # (the engine's scan currently over-approximates and flags other graded names too; not asserted here)
 
 
@@ -68,7 +66,7 @@ def test_using_a_forbidden_api_costs_the_tests_that_use_it(gradebook) -> None:
 def test_mutant_loses_points_where_expected(gradebook, mutant) -> None:
     row = gradebook[f"mutant_{mutant.name}"]
     assert float(row["score"]) < float(row["max_score"]), f"{mutant.name} survived: {mutant.bug}"
-    missed = [t for t in mutant.catches if not _lost(row, t)]
+    missed = [t for t in mutant.catches if not lost(row, t)]
     assert not missed, f"{mutant.name} ({mutant.bug}) kept its points on {missed}"
 
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from autograder.authoring.mutants import hidden_tests as _hidden_tests
-from autograder.authoring.mutants import load_catalogue
+from types import SimpleNamespace
+
+from autograder.authoring import mutants
 from autograder.paths import GRADERS_DIR, REPO_ROOT
 
 ASSIGNMENT = "a2_neural_lm"
@@ -11,9 +12,13 @@ SOURCE = REPO_ROOT / "assignments" / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipyn
 GRADERS = GRADERS_DIR / ASSIGNMENT
 
 
-def load_mutants():
-    return load_catalogue(ASSIGNMENT)
+def load_mutants() -> SimpleNamespace:
+    """The catalogue: ``MUTANTS``, and ``Mutant`` and ``apply_mutant`` to make and apply more."""
+    return SimpleNamespace(
+        MUTANTS=mutants.load_mutants(ASSIGNMENT), Mutant=mutants.Mutant, apply_mutant=mutants.apply_mutant
+    )
 
 
 def hidden_tests(engine_names: bool = False) -> dict[str, float]:
-    return _hidden_tests(ASSIGNMENT, engine_names)
+    """test function name (or the engine's ``<file stem>::<function>``) -> points, read without importing."""
+    return mutants.hidden_tests(ASSIGNMENT, engine_names)

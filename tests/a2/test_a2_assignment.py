@@ -8,7 +8,6 @@ import nbformat
 from a2_support import ASSIGNMENT, GRADERS, SOURCE, hidden_tests, load_mutants
 
 from autograder.authoring.answer_key import is_current, make_answer_key
-from autograder.authoring.mutants import apply_mutant
 from autograder.bridges.nbgrader import GradeCellInfo, map_tests_to_cells
 from autograder.engine.manifest import load_manifest
 
@@ -58,7 +57,7 @@ def test_at_least_18_mutants_each_applies_once_and_names_real_tests() -> None:
     source = nbformat.read(SOURCE, as_version=4)
     tests = hidden_tests()
     for mutant in mutants:
-        assert apply_mutant(source, mutant) != source, mutant.name
+        assert module.apply_mutant(source, mutant) != source, mutant.name
         assert mutant.catches and set(mutant.catches) <= set(tests), f"{mutant.name}: unknown tests"
 
 

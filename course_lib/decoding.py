@@ -231,3 +231,26 @@ def _beam_search(next_logits, idx, max_new_tokens, num_beams, length_penalty, eo
     length = max(len(tokens) for tokens in best)
     pad = eos_id if eos_id is not None else 0  # only EOS-ended hypotheses are shorter
     return torch.stack([F.pad(tokens, (0, length - len(tokens)), value=pad) for tokens in best])
+
+
+@torch.no_grad()
+def search(
+    next_logits,
+    idx: Tensor,
+    max_new_tokens: int,
+    *,
+    num_beams: int = 1,
+    length_penalty: float = 1.0,
+    eos_id: int | None = None,
+) -> Tensor:
+    """Greedy (``num_beams=1``) or beam search for any model, wrapped as ``next_logits``: ``(B, T) -> (B, T + n)``.
+
+    ``next_logits(idx (N, T)) -> (N, V)`` gives the next-token logits of each row, and ``next_logits.reorder(rows)``
+    tells it that row ``i`` continues from row ``rows[i]`` (beam search; rows are ``B * num_beams`` beams,
+    ``num_beams`` per prompt, from the first call on). Each call appends exactly one token to every row, so a
+    wrapper may keep incremental state (an RNN's hidden state, a KV cache). :func:`generate` is this search for
+    GPT-style models; ``course_lib.models.seq2seq`` wraps encoder-decoders.
+    """
+    if num_beams > 1:
+        return _beam_search(next_logits, idx, max_new_tokens, num_beams, length_penalty, eos_id)
+    return _sample(next_logits, idx, max_new_tokens, True, 1.0, None, None, eos_id, None)

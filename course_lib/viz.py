@@ -14,15 +14,24 @@ from typing import Any
 
 import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
+from matplotlib.ticker import LogLocator, NullFormatter, StrMethodFormatter
 
 __all__ = [
     "bpe_merge_explorer",
+    "describe",
+    "install_alt_text",
+    "plot_attention",
+    "loglog_slope",
+    "plot_loglog",
     "plot_batch",
+    "plot_copying",
     "plot_distribution",
+    "plot_model_size",
     "plot_oov",
     "plot_perplexity",
     "plot_segmentations",
     "plot_sparsity",
+    "plot_temperatures",
     "plot_tradeoff",
     "sampling_explorer",
     "show_explorer",
@@ -50,6 +59,57 @@ def plot_distribution(words: Sequence[str], probs: Sequence[float], title: str =
     return fig
 
 
+def plot_attention(
+    weights: Sequence[Sequence[float]],
+    keys: Sequence[str],
+    queries: Sequence[str],
+    title: str = "",
+    ax: Any | None = None,
+) -> Figure:
+    """An attention matrix as a heatmap: one row per query (output token), one column per key (source token),
+    darker = more weight. ``weights`` is ``(len(queries), len(keys))`` (a tensor or nested lists)."""
+    rows = [list(map(float, row)) for row in weights]
+    if len(rows) != len(queries) or any(len(row) != len(keys) for row in rows):
+        raise ValueError(f"weights must be {len(queries)} x {len(keys)} (queries x keys)")
+    if ax is None:
+        fig, ax = _new_axes((max(3.0, 0.28 * len(keys) + 1.5), max(2.5, 0.28 * len(queries) + 1.2)))
+    else:
+        fig = ax.figure
+    ax.imshow(rows, cmap="Blues", vmin=0.0, vmax=max(1e-9, max(max(row) for row in rows)), aspect="auto")
+    ax.set_xticks(range(len(keys)), [repr(k)[1:-1] for k in keys], fontsize=8)
+    ax.set_yticks(range(len(queries)), [repr(q)[1:-1] for q in queries], fontsize=8)
+    ax.set_xlabel("attends to (key)")
+    ax.set_ylabel("query")
+    ax.set_title(title)
+    return fig
+
+
+def plot_loglog(
+    xs: Sequence[float], series: dict[str, Sequence[float]], xlabel: str, ylabel: str, title: str = ""
+) -> Figure:
+    """Several measured curves on log-log axes, each labelled with its fitted slope (a power law y ∝ x^slope is a
+    straight line of that slope)."""
+    fig, ax = _new_axes()
+    for name, ys in series.items():
+        slope = loglog_slope(xs, ys)
+        ax.loglog(xs, ys, marker="o", label=f"{name} (slope {slope:.2f})")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.legend()
+    return fig
+
+
+def loglog_slope(xs: Sequence[float], ys: Sequence[float]) -> float:
+    """Least-squares slope of log y against log x: the exponent ``k`` of a power law ``y ≈ c · x^k``."""
+    if len(xs) != len(ys) or len(xs) < 2:
+        raise ValueError("loglog_slope needs two equally long sequences of at least 2 points")
+    lx = [math.log(x) for x in xs]
+    ly = [math.log(y) for y in ys]
+    mx, my = sum(lx) / len(lx), sum(ly) / len(ly)
+    return sum((a - mx) * (b - my) for a, b in zip(lx, ly)) / sum((a - mx) ** 2 for a in lx)
+
+
 def plot_sparsity(orders: Sequence[int], unseen_fractions: Sequence[float], corpus: str = "") -> Figure:
     """Fraction of held-out n-grams (tokens) never seen in training, against n."""
     fig, ax = _new_axes()
@@ -65,21 +125,87 @@ def plot_sparsity(orders: Sequence[int], unseen_fractions: Sequence[float], corp
 
 
 def plot_perplexity(orders: Sequence[int], perplexities: dict[str, Sequence[float]]) -> Figure:
-    """Held-out perplexity against order, one line per estimator; infinite values are marked, not drawn."""
+    """Held-out perplexity against order, one line per estimator; infinite values are marked, not drawn.
+
+    Lines that coincide stay visible: each estimator has its own hollow marker, drawn larger for earlier lines
+    (the first one drawn is the largest), so equal values show as nested shapes. The log axis is labelled with
+    plain numbers (50, 100, 200, ...) rather than powers of ten.
+    """
     fig, ax = _new_axes()
-    for name, values in perplexities.items():
+    markers = "osD^v"
+    for i, (name, values) in enumerate(perplexities.items()):
         finite = [(n, v) for n, v in zip(orders, values) if math.isfinite(v)]
         infinite = [n for n, v in zip(orders, values) if not math.isfinite(v)]
         label = name + (f" (infinite at n={', '.join(map(str, infinite))})" if infinite else "")
+        style = {
+            "marker": markers[i % len(markers)],
+            "markersize": 13 - 3 * (i % 3),
+            "markerfacecolor": "none",
+            "markeredgewidth": 1.8,
+            "label": label,
+            "zorder": 2 + i,
+        }
         if finite:
-            ax.plot(*zip(*finite), marker="o", label=label)
+            ax.plot(*zip(*finite), **style)
         else:
-            ax.plot([], [], marker="o", label=label)
+            ax.plot([], [], **style)
     ax.set_yscale("log")
+    ax.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    ax.yaxis.set_major_formatter(StrMethodFormatter("{x:,.0f}"))
+    ax.yaxis.set_minor_formatter(NullFormatter())
     ax.set_xticks(list(orders))
     ax.set_xlabel("n (order)")
     ax.set_ylabel("held-out perplexity (log scale)")
+    ax.set_title("Held-out perplexity: lower is better")
     ax.legend()
+    return fig
+
+
+def plot_temperatures(panels: Sequence[tuple[str, Sequence[str], Sequence[float]]]) -> Figure:
+    """One bar chart per ``(title, words, probs)``, side by side on a **shared** probability axis.
+
+    Used for the same distribution at several temperatures: with one y-axis the flattening at high T is visible
+    (independent axes would rescale every panel to look alike).
+    """
+    fig, axes = plt.subplots(
+        1, len(panels), figsize=(4.3 * len(panels), 3.2), sharey=True, layout="constrained", squeeze=False
+    )
+    top = max([p for _, _, probs in panels for p in probs] or [1e-9])
+    for ax, (title, words, probs) in zip(axes[0], panels):
+        plot_distribution(words, probs, title, ax=ax)
+    for ax in axes[0]:
+        ax.set_ylim(0, top * 1.1)
+    for ax in axes[0][1:]:
+        ax.set_ylabel("")
+    return fig
+
+
+def plot_copying(orders: Sequence[int], copied_fractions: Sequence[float], k: int) -> Figure:
+    """Share of the word ``k``-grams in generated text that occur verbatim in the training text, against n."""
+    fig, ax = _new_axes()
+    ax.plot(orders, [100 * f for f in copied_fractions], marker="o", color="tab:red")
+    for n, f in zip(orders, copied_fractions):
+        ax.annotate(f"{100 * f:.0f}%", (n, 100 * f), textcoords="offset points", xytext=(0, 6), ha="center")
+    ax.set_xticks(list(orders))
+    ax.set_ylim(0, 110)
+    ax.set_xlabel("n (order of the model that generated)")
+    ax.set_ylabel(f"generated {k}-grams found in training (%)")
+    ax.set_title("Verbatim copying of the training text")
+    return fig
+
+
+def plot_model_size(orders: Sequence[int], stored: Sequence[int], training_tokens: int) -> Figure:
+    """Distinct n-grams a model of order n stores, against n, with the training text's length for scale."""
+    fig, ax = _new_axes()
+    ax.plot(orders, stored, marker="o", label="distinct n-grams stored")
+    ax.axhline(training_tokens, color="grey", linestyle="--", label=f"training tokens ({training_tokens:,})")
+    ax.set_xticks(list(orders))
+    ax.set_ylim(0, training_tokens * 1.15)
+    ax.yaxis.set_major_formatter(StrMethodFormatter("{x:,.0f}"))
+    ax.set_xlabel("n (order)")
+    ax.set_ylabel("number of n-grams")
+    ax.set_title("Model size: one entry per distinct n-gram")
+    ax.legend(loc="lower right")
     return fig
 
 
@@ -165,6 +291,56 @@ def plot_batch(
     ax.set_ylabel("sequence")
     ax.set_title("ids (grey: padding, attention mask = 0)")
     return fig
+
+
+# ------------------------------------------------------------------------------------------------ alt text
+
+
+def describe(fig: Figure) -> str:
+    """Alt text for a figure, from its titles and axis labels: what it shows, for readers who cannot see it."""
+    parts = []
+    suptitle = fig.get_suptitle() if hasattr(fig, "get_suptitle") else ""
+    if suptitle:
+        parts.append(suptitle)
+    for ax in fig.axes:
+        title, x, y = ax.get_title(), ax.get_xlabel(), ax.get_ylabel()
+        axes_labels = " against ".join(label for label in (y, x) if label)
+        text = ": ".join(part for part in (title, axes_labels) if part)
+        if text and text not in parts:
+            parts.append(text)
+    return "Figure: " + "; ".join(parts) if parts else "Figure without a title"
+
+
+def install_alt_text(shell: Any | None = None) -> bool:
+    """Make IPython attach :func:`describe`'s alt text to every matplotlib figure it displays as PNG.
+
+    The text travels in the output's metadata (``{"image/png": {"alt": ...}}``), where HTML exports read it.
+    Called when this module is imported inside IPython; returns False outside IPython.
+    """
+    if shell is None:
+        try:
+            from IPython import get_ipython
+        except ImportError:
+            return False
+        shell = get_ipython()
+    if shell is None:
+        return False
+    from IPython.core.pylabtools import print_figure
+
+    # matplotlib picks its backend at the first figure, and IPython's inline backend then registers its own PNG
+    # formatter; make that happen now, so that ours, registered after it, is the one used.
+    plt.close(plt.figure())
+
+    def png_with_alt(fig: Figure) -> tuple[Any, dict[str, str]] | None:
+        if not fig.axes and not fig.lines:
+            return None
+        return print_figure(fig, "png", bbox_inches="tight", base64=True), {"alt": describe(fig)}
+
+    shell.display_formatter.formatters["image/png"].for_type(Figure, png_with_alt)
+    return True
+
+
+install_alt_text()
 
 
 # ----------------------------------------------------------------------------------------------- explorers

@@ -7,7 +7,7 @@ from types import SimpleNamespace
 import pytest
 import torch
 
-from course_lib.decoding import _NextTokenLogits, generate, next_token_probs, top_k_filter, top_p_filter
+from course_lib.decoding import _NextTokenLogits, generate, next_token_probs, search, top_k_filter, top_p_filter
 from course_lib.models.gpt import GPT, GPTConfig
 
 POS_TYPES = ["learned", "sinusoidal", "rope"]
@@ -248,3 +248,13 @@ def test_cache_gives_the_same_tokens_on_gpu(pos):
     g = torch.Generator(device="cuda")
     sampled = [generate(model, idx, 25, top_p=0.9, use_cache=c, generator=g.manual_seed(3)) for c in (True, False)]
     assert torch.equal(*sampled)
+
+
+@pytest.mark.parametrize("num_beams", [1, 3])
+def test_search_is_generate_for_any_next_token_wrapper(num_beams):
+    """decoding.search (what seq2seq models decode with) gives generate's tokens for a GPT wrapped by hand."""
+    model = gpt()
+    idx = _prompts()
+    expected = generate(model, idx, 6, do_sample=False, num_beams=num_beams, eos_id=4)
+    got = search(_NextTokenLogits(model, use_cache=True), idx, 6, num_beams=num_beams, eos_id=4)
+    assert torch.equal(got, expected)

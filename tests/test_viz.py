@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 
 import matplotlib
 
@@ -115,3 +116,74 @@ def test_show_explorer_displays_widget_and_snapshot(monkeypatch) -> None:
     viz.show_explorer("WIDGET", fig, "a caption")
     assert shown[0] == "WIDGET" and shown[-1] is fig and isinstance(shown[-1], Figure)
     assert "a caption" in shown[1].data
+
+
+def test_plot_perplexity_keeps_equal_points_visible_and_ticks_readable() -> None:
+    fig = viz.plot_perplexity([1, 2], {"mle": [300.0, math.inf], "add_k": [300.0, 900.0], "kn": [300.0, 120.0]})
+    ax = fig.axes[0]
+    sizes = [line.get_markersize() for line in ax.get_lines()]
+    assert sizes == sorted(sizes, reverse=True) and len(set(sizes)) == 3  # the first (mle) is the largest
+    assert all(line.get_markerfacecolor() == "none" for line in ax.get_lines())  # hollow: nested, not hidden
+    fig.canvas.draw()
+    labels = [t.get_text() for t in ax.get_yticklabels() if t.get_text()]
+    assert labels and all(re.fullmatch(r"[\d,]+", label) for label in labels), labels  # 100, 200, 500, not 10^2
+
+
+def test_plot_temperatures_share_one_y_axis() -> None:
+    fig = viz.plot_temperatures(
+        [("T=0.5", ["a", "b"], [0.9, 0.1]), ("T=1", ["a", "b"], [0.7, 0.3]), ("T=2", ["a", "b"], [0.55, 0.45])]
+    )
+    limits = {ax.get_ylim() for ax in fig.axes}
+    assert len(fig.axes) == 3 and len(limits) == 1 and limits.pop()[1] >= 0.9
+    assert [round(b.get_height(), 6) for b in fig.axes[2].patches] == [0.55, 0.45]
+
+
+def test_plot_copying_and_model_size() -> None:
+    fig = viz.plot_copying([1, 2, 3], [0.0, 0.25, 1.0], k=5)
+    (line,) = fig.axes[0].get_lines()
+    assert [round(y, 6) for y in line.get_ydata()] == [0.0, 25.0, 100.0]
+    assert "5-grams" in fig.axes[0].get_ylabel()
+    fig = viz.plot_model_size([1, 2, 3], [10, 80, 95], training_tokens=100)
+    stored, reference = fig.axes[0].get_lines()
+    assert list(stored.get_ydata()) == [10, 80, 95] and list(reference.get_ydata()) == [100, 100]
+
+
+def test_describe_gives_alt_text_from_titles_and_labels() -> None:
+    fig = viz.plot_sparsity([1, 2], [0.1, 0.5], "Tiny Shakespeare")
+    assert viz.describe(fig) == (
+        "Figure: Sparsity: Tiny Shakespeare: held-out n-grams never seen (%) against n (order of the n-gram)"
+    )
+    assert viz.describe(plt.figure()) == "Figure without a title"
+
+
+def test_ipython_displays_figures_with_alt_text() -> None:
+    from IPython.core.interactiveshell import InteractiveShell
+
+    shell = InteractiveShell.instance()
+    assert viz.install_alt_text(shell)
+    fig = viz.plot_copying([1, 2], [0.0, 0.5], k=5)
+    data, metadata = shell.display_formatter.format(fig)
+    assert data["image/png"] and metadata["image/png"]["alt"].startswith("Figure: Verbatim copying")
+
+
+def test_plot_attention_draws_the_matrix_with_token_labels() -> None:
+    weights = [[0.7, 0.2, 0.1], [0.0, 0.5, 0.5]]
+    fig = viz.plot_attention(weights, ["a", "b", "</s>"], ["x", "y"], title="cross-attention")
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["a", "b", "</s>"]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["x", "y"]
+    assert ax.images[0].get_array().tolist() == weights
+    with pytest.raises(ValueError, match="2 x 3"):
+        viz.plot_attention([[1.0, 0.0]], ["a", "b", "c"], ["x", "y"])
+    plt.close(fig)
+
+
+def test_loglog_slope_recovers_a_power_law_and_the_plot_labels_it() -> None:
+    xs = [64, 128, 256, 512]
+    assert viz.loglog_slope(xs, [3 * x**2 for x in xs]) == pytest.approx(2.0)
+    assert viz.loglog_slope(xs, [0.5 * x for x in xs]) == pytest.approx(1.0)
+    fig = viz.plot_loglog(xs, {"quadratic": [x**2 for x in xs]}, "T", "seconds")
+    assert "slope 2.00" in fig.axes[0].get_legend().get_texts()[0].get_text()
+    with pytest.raises(ValueError, match="two equally long"):
+        viz.loglog_slope([1], [1])
+    plt.close(fig)

@@ -6,6 +6,7 @@ from course_lib.data.corpora import (
     cache_dir,
     list_corpora,
     load_corpus,
+    load_sentences,
     load_sst2,
     staged_dirs,
 )
@@ -18,6 +19,7 @@ __all__ = [
     "get_batch",
     "list_corpora",
     "load_corpus",
+    "load_sentences",
     "load_sst2",
     "pad_and_truncate",
     "staged_dirs",

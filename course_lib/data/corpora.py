@@ -3,16 +3,25 @@
 A dataset file is looked for, in order, in ``$COURSE_DATA_DIR`` (a shared read-only folder, e.g. one that a
 JupyterHub mounts for every student), then in the user cache (``$XDG_CACHE_HOME/llm-course`` or
 ``~/.cache/llm-course``), and is otherwise downloaded into the cache with its checksum verified.
-``pydocs`` is embedded in Python itself and always there.
+
+Two corpora are embedded and always there, with no download: ``pydocs`` (the Python documentation that Python
+ships, rebuilt into prose by :mod:`course_lib.data.prose`) and ``tinyshakespeare`` (public-domain plays, shipped
+gzipped inside this package and checked against its SHA-256). :func:`load_sentences` gives any text corpus as a
+list of sentences of running text.
 """
 
 from __future__ import annotations
 
+import gzip
+import hashlib
 import os
 from dataclasses import dataclass
+from functools import cache
+from importlib import resources
 from pathlib import Path
 
 from course_lib.data.download import DownloadError, download, sha256_of
+from course_lib.data.prose import play_sentences, pydocs_prose
 from course_lib.errors import CourseError
 
 DATA_DIR_ENV = "COURSE_DATA_DIR"
@@ -36,27 +45,38 @@ class DataFile:
 class Corpus:
     name: str
     description: str
-    files: tuple[DataFile, ...] = ()  # empty for corpora embedded in Python
+    files: tuple[DataFile, ...] = ()  # where to find it outside the package (staged, cached, downloaded)
+    packaged: DataFile | None = None  # a gzipped copy shipped in course_lib/data (sha256 of the *unzipped* text)
+    builtin: bool = False  # built from text that Python itself ships
 
     @property
     def embedded(self) -> bool:
-        return not self.files
+        """Always available offline: shipped with Python or inside this package."""
+        return self.builtin or self.packaged is not None
+
+
+TINYSHAKESPEARE_SHA256 = "86c4e6aa9db7c042ec79f339dcb96d42b0075e16b8fc2e86bf0ca57e2dc565ed"
 
 
 REGISTRY: dict[str, Corpus] = {
     corpus.name: corpus
     for corpus in (
-        Corpus("pydocs", "English text of the Python documentation shipped with Python (pydoc_data), ~465k chars"),
+        Corpus(
+            "pydocs",
+            "the Python reference documentation shipped with Python (pydoc_data) as prose: one sentence per line",
+            builtin=True,
+        ),
         Corpus(
             "tinyshakespeare",
-            "Tiny Shakespeare from char-rnn, 1,115,394 characters of plays",
+            "Tiny Shakespeare from char-rnn, 1,115,394 characters of plays (public domain), shipped in the package",
             (
                 DataFile(
                     "tinyshakespeare.txt",
-                    "86c4e6aa9db7c042ec79f339dcb96d42b0075e16b8fc2e86bf0ca57e2dc565ed",
+                    TINYSHAKESPEARE_SHA256,
                     "https://raw.githubusercontent.com/karpathy/char-rnn/master/data/tinyshakespeare/input.txt",
                 ),
             ),
+            packaged=DataFile("tinyshakespeare.txt.gz", TINYSHAKESPEARE_SHA256),
         ),
         Corpus(
             "sst2",
@@ -133,21 +153,50 @@ def fetch(corpus: Corpus, file: DataFile) -> Path:
     )
 
 
+@cache
 def _pydocs_text() -> str:
     from pydoc_data.topics import topics
 
-    # sorted keys: the same text on every run and every machine with the same Python
-    return "\n\n".join(topics[key].strip() for key in sorted(topics))
+    return pydocs_prose(topics)
+
+
+def _packaged_text(corpus: Corpus) -> str:
+    """The text of a corpus shipped gzipped in ``course_lib/data``, verified against its checksum."""
+    assert corpus.packaged is not None
+    data = gzip.decompress(resources.files("course_lib.data").joinpath(corpus.packaged.relpath).read_bytes())
+    actual = hashlib.sha256(data).hexdigest()
+    if actual != corpus.packaged.sha256:
+        raise CourseError(
+            f"the packaged copy of {corpus.name!r} is damaged (sha256 {actual}, expected {corpus.packaged.sha256}); "
+            "reinstall the course package"
+        )
+    return data.decode("utf-8")
 
 
 def load_corpus(name: str) -> str:
-    """The full text of corpus ``name`` (``list_corpora()`` names them). Labelled data: see ``load_sst2``."""
+    """The full text of corpus ``name`` (``list_corpora()`` names them). Labelled data: see ``load_sst2``.
+
+    ``pydocs`` comes as one sentence per line with a blank line between paragraphs; the other corpora as stored.
+    """
     corpus = get_corpus(name)
-    if corpus.embedded:
+    if corpus.builtin:
         return _pydocs_text()
+    if corpus.packaged is not None:
+        return _packaged_text(corpus)
     if name == "sst2":
         return "\n".join(sentence for _, sentence in load_sst2("train"))
     return fetch(corpus, corpus.files[0]).read_text(encoding="utf-8")
+
+
+def load_sentences(name: str) -> list[str]:
+    """Corpus ``name`` as a list of sentences of running text, in corpus order (deterministic).
+
+    ``pydocs``: its lines; ``tinyshakespeare``: each speech's verse lines joined, split into sentences, speaker
+    names dropped; ``sst2``: its training sentences.
+    """
+    if name == "tinyshakespeare":
+        return play_sentences(load_corpus(name))
+    return [line for line in load_corpus(name).splitlines() if line.strip()]
 
 
 def load_sst2(split: str = "train") -> list[tuple[int, str]]:

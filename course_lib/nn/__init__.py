@@ -1,6 +1,12 @@
 """Transformer building blocks: attention, positions, norms, feed-forward layers, blocks and stacks."""
 
-from course_lib.nn.attention import KVCache, MultiHeadAttention, causal_mask, scaled_dot_product_attention
+from course_lib.nn.attention import (
+    KVCache,
+    MultiHeadAttention,
+    attention_mask,
+    causal_mask,
+    scaled_dot_product_attention,
+)
 from course_lib.nn.layers import FeedForward, LayerNorm, RMSNorm, make_norm
 from course_lib.nn.positional import LearnedPositionalEmbedding, RoPE, SinusoidalPositionalEncoding
 from course_lib.nn.transformer import Decoder, Encoder, EncoderDecoder, TransformerBlock
@@ -18,6 +24,7 @@ __all__ = [
     "RoPE",
     "SinusoidalPositionalEncoding",
     "TransformerBlock",
+    "attention_mask",
     "causal_mask",
     "make_norm",
     "scaled_dot_product_attention",

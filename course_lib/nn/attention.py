@@ -1,7 +1,13 @@
 """Scaled dot-product attention and multi-head attention (Vaswani et al. 2017, "Attention Is All You Need").
 
 ``Attention(Q, K, V) = softmax(Q Kᵀ / √d + M) V``, where the mask ``M`` is 0 where a query may attend to a
-key and -inf where it may not. Masks here are boolean and follow PyTorch's convention: **True = may attend**.
+key and -inf where it may not.
+
+**Mask convention, for every function and module in this package: a boolean mask is True where the query may
+attend to the key** (as in :func:`torch.nn.functional.scaled_dot_product_attention`; note that
+:class:`torch.nn.MultiheadAttention` means the opposite). A mask broadcasts to ``(..., T_q, T_k)``: a padding
+mask ``keep (B, T_k)`` becomes ``keep[:, None, None, :]``. :func:`attention_mask` is the one place that combines
+it with the causal mask.
 
 :class:`MultiHeadAttention` has two interchangeable paths that compute the same function:
 
@@ -40,6 +46,25 @@ def causal_mask(T_q: int, T_k: int | None = None, device: torch.device | str | N
     return torch.ones(T_q, T_k, dtype=torch.bool, device=device).tril(diagonal=T_k - T_q)
 
 
+def attention_mask(
+    T_q: int,
+    T_k: int,
+    mask: Tensor | None = None,
+    is_causal: bool = False,
+    device: torch.device | str | None = None,
+) -> Tensor | None:
+    """The one boolean mask (broadcasting to ``(..., T_q, T_k)``) that combines ``mask`` with causality.
+
+    ``is_causal`` adds :func:`causal_mask` ``(T_q, T_k)``, bottom-right aligned (queries are the last ``T_q``
+    positions, e.g. new tokens after a KV cache); a single query is the newest token and sees every key, so it
+    adds nothing. Returns ``None`` when nothing is masked.
+    """
+    if not is_causal or T_q == 1:
+        return mask
+    causal = causal_mask(T_q, T_k, device=device)
+    return causal if mask is None else mask & causal
+
+
 def scaled_dot_product_attention(
     q: Tensor,
     k: Tensor,
@@ -54,25 +79,23 @@ def scaled_dot_product_attention(
     Shapes: ``q (..., T_q, d)``, ``k (..., T_k, d)``, ``v (..., T_k, d_v)`` -> ``(..., T_q, d_v)``; with
     ``return_weights`` also the attention weights ``(..., T_q, T_k)`` (rows sum to 1).
 
-    ``mask`` broadcasts to ``(..., T_q, T_k)``: boolean (True = may attend) or a float mask added to the
-    scores. ``is_causal`` adds :func:`causal_mask` (requires ``T_q == T_k``; for queries after a cache,
-    pass ``causal_mask(T_q, T_k)`` as ``mask``). ``dropout_p`` drops attention weights (pass 0.0 in eval).
-    A query that a boolean mask lets attend to nothing gets weights 0 and output 0, as in PyTorch.
+    ``mask`` broadcasts to ``(..., T_q, T_k)``: boolean (see the convention above) or a float mask added to
+    the scores. ``is_causal`` adds :func:`causal_mask` (requires ``T_q == T_k``, as PyTorch's function, which
+    would align a rectangular mask differently; for queries after a cache pass ``causal_mask(T_q, T_k)`` as
+    ``mask``). ``dropout_p`` drops attention weights (pass 0.0 in eval). A query that a boolean mask lets
+    attend to nothing gets weights 0 and output 0, as in PyTorch.
     """
     T_q, T_k = q.size(-2), k.size(-2)
+    if is_causal and T_q != T_k:
+        raise ValueError(
+            f"is_causal needs as many queries as keys (got {T_q} and {T_k}); pass mask=causal_mask(T_q, T_k) instead"
+        )
     scores = q @ k.transpose(-2, -1) / math.sqrt(q.size(-1))  # (..., T_q, T_k)
     if mask is not None and mask.dtype != torch.bool:
         scores = scores + mask  # a float mask is added as it is
         mask = None
     rows_can_be_empty = mask is not None  # a causal mask alone always keeps the diagonal
-    if is_causal:
-        if T_q != T_k:
-            raise ValueError(
-                f"is_causal needs as many queries as keys (got {T_q} and {T_k}); "
-                "pass mask=causal_mask(T_q, T_k) instead"
-            )
-        causal = causal_mask(T_q, device=q.device)
-        mask = causal if mask is None else mask & causal
+    mask = attention_mask(T_q, T_k, mask, is_causal, q.device)
     if mask is not None:
         scores = scores.masked_fill(~mask, float("-inf"))
     weights = torch.softmax(scores, dim=-1)
@@ -182,13 +205,12 @@ class MultiHeadAttention(nn.Module):
         mask: Tensor | None = None,
         is_causal: bool = False,
         cache: KVCache | None = None,
-        positions: Tensor | None = None,
     ) -> Tensor:
         """Attend from ``x (B, T_q, d_model)`` to itself or to ``context``.
 
-        ``mask`` broadcasts to ``(B, H, T_q, T_k)``, True = may attend. ``is_causal`` lets each query see
+        ``mask`` broadcasts to ``(B, H, T_q, T_k)`` (boolean: the convention above). ``is_causal`` lets each query see
         only keys at or before its own position (cached keys included). ``cache`` stores this call's keys and
-        values for later calls; new tokens then sit at positions ``len(cache) ...`` (or ``positions (T_q,)``).
+        values for later calls; new tokens then sit at positions ``len(cache) ...``.
         """
         if self.impl not in IMPLS:
             raise ValueError(f"unknown attention impl {self.impl!r}: choose one of {', '.join(IMPLS)}")
@@ -203,29 +225,23 @@ class MultiHeadAttention(nn.Module):
             if self.rope is not None:
                 if context is not None:
                     raise ValueError("RoPE applies to self-attention only")
-                if positions is None:
-                    start = len(cache) if cache is not None else 0
-                    positions = torch.arange(start, start + T_q, device=x.device)
+                start = len(cache) if cache is not None else 0
+                positions = torch.arange(start, start + T_q, device=x.device)
                 q, k = self.rope(q, positions), self.rope(k, positions)
             if cache is not None:
                 k, v = cache.append(k, v)  # (B, H, T_k, d_head), earlier tokens first
         T_k = k.size(-2)
 
-        if is_causal and T_q != T_k:
-            # queries are the last T_q positions: a single new token sees every key, a chunk needs a mask
-            if T_q > 1:
-                causal = causal_mask(T_q, T_k, device=x.device)
-                mask = causal if mask is None else mask & causal
-            is_causal = False
+        # The mask is worked out here, once, for both paths. A plain square causal mask stays a flag: the
+        # fused kernels apply it without building the (T, T) matrix.
+        if not (is_causal and mask is None and T_q == T_k):
+            mask, is_causal = attention_mask(T_q, T_k, mask, is_causal, x.device), False
         dropout_p = self.dropout if self.training else 0.0
 
         if self.impl == "math" or self.record_weights:
             out, weights = scaled_dot_product_attention(q, k, v, mask, dropout_p, is_causal, return_weights=True)
             self.attn_weights = weights.detach() if self.record_weights else None
         else:
-            if is_causal and mask is not None:  # PyTorch takes one or the other
-                mask = mask & causal_mask(T_q, device=x.device)
-                is_causal = False
             out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=dropout_p, is_causal=is_causal)
         out = out.transpose(1, 2).reshape(B, T_q, self.d_model)  # concatenate heads: (B, T_q, d_model)
         return self.out_proj(out)

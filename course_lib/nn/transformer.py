@@ -75,7 +75,8 @@ class TransformerBlock(nn.Module):
     ) -> Tensor:
         """``x (B, T, d_model)``; ``memory (B, S, d_model)``: the encoder output, for cross-attention.
 
-        ``mask`` / ``memory_mask`` broadcast to ``(B, H, T, T)`` / ``(B, H, T, S)``, True = may attend.
+        ``mask`` / ``memory_mask`` broadcast to ``(B, H, T, T)`` / ``(B, H, T, S)`` (boolean masks as in
+        :mod:`course_lib.nn.attention`).
         """
         x = self._sublayer(x, self.norm1, lambda h: self.attn(h, mask=mask, is_causal=is_causal, cache=cache))
         if self.cross_attn is not None:
@@ -182,6 +183,11 @@ class EncoderDecoder(nn.Module):
         self.d_model, self.max_len = d_model, max_len
         self.src_emb = nn.Embedding(src_vocab_size, d_model)
         self.tgt_emb = nn.Embedding(tgt_vocab_size, d_model)
+        for emb in (self.src_emb, self.tgt_emb):
+            # std 1/√d_model, so that the embeddings scaled by √d_model (below) have unit scale, like the
+            # positions; PyTorch's default std 1 would make them √d_model times larger and drown the positions
+            # (a 1-layer model on the date task: 70% exact match after 100 steps instead of 0%)
+            nn.init.normal_(emb.weight, std=d_model**-0.5)
         self.pos = SinusoidalPositionalEncoding(max_len, d_model)
         self.dropout = nn.Dropout(dropout)
         common = dict(d_ff=d_ff, dropout=dropout, norm_first=norm_first, activation=activation, impl=impl)

@@ -304,6 +304,7 @@ def sample_ids(
     idx = torch.tensor([ids] * num_samples, dtype=torch.long, device=device)  # (num_samples, T)
     generator = torch.Generator(device=device).manual_seed(seed)
     try:
+        decoding.setdefault("use_cache", hasattr(model, "make_cache"))  # recurrent and window LMs have no KV cache
         out = generate(model, idx, max_new_tokens, generator=generator, **decoding)
     except ValueError as err:
         raise CourseError(str(err)) from None

@@ -43,8 +43,29 @@ def _build_gpt(config: dict[str, Any]) -> nn.Module:
     return GPT(GPTConfig.from_dict(config))
 
 
+def _neural_lm(name: str) -> ModelKind:
+    """Lecture 4's window, RNN and LSTM LMs (``course_lib.models.neural_lm``)."""
+
+    def make_config(vocab_size: int, fields: dict[str, Any]) -> dict[str, Any]:
+        from course_lib.models import neural_lm
+
+        config_cls = neural_lm.WindowLMConfig if name == "window" else neural_lm.RecurrentLMConfig
+        return config_cls(vocab_size=vocab_size, **fields).to_dict()
+
+    def build(config: dict[str, Any]) -> nn.Module:
+        from course_lib.models import neural_lm
+
+        if name == "window":
+            return neural_lm.WindowLM(neural_lm.WindowLMConfig.from_dict(config))
+        model_cls = neural_lm.RNNLM if name == "rnn" else neural_lm.LSTMLM
+        return model_cls(neural_lm.RecurrentLMConfig.from_dict(config))
+
+    return ModelKind(name, make_config, build)
+
+
 MODELS: dict[str, ModelKind] = {
     "gpt": ModelKind("gpt", _gpt_config, _build_gpt, lambda model: model.num_params(non_embedding=True)),
+    **{name: _neural_lm(name) for name in ("window", "rnn", "lstm")},
 }
 
 

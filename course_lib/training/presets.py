@@ -79,6 +79,34 @@ PRESETS: dict[str, Preset] = {
                 compile=True,
             ),
         ),
+        *(
+            Preset(
+                name=f"{kind}-cpu",
+                device_type="cpu",
+                description=f"lecture 4's {kind} LM for a laptop CPU",
+                model=sizes,
+                train=TrainConfig(
+                    max_steps=2000,
+                    batch_size=32,
+                    block_size=64,
+                    max_lr=3e-3,
+                    min_lr=3e-4,
+                    warmup_steps=50,
+                    weight_decay=0.0,
+                    grad_clip=1.0,
+                    eval_interval=200,
+                    eval_batches=10,
+                    log_interval=20,
+                    sample_tokens=200,
+                ),
+                kind=kind,
+            )
+            for kind, sizes in (
+                ("window", dict(context=8, d_embed=32, d_hidden=512)),
+                ("rnn", dict(d_embed=64, d_hidden=256, n_layers=1)),
+                ("lstm", dict(d_embed=64, d_hidden=256, n_layers=1)),
+            )
+        ),
     )
 }
 

@@ -1,36 +1,26 @@
-"""Shared by the A1 tests: paths, the mutant catalogue, and the hidden tests' names and points."""
+"""Shared by the A1 tests: paths; the mutants and the hidden tests' names and points come from
+:mod:`autograder.authoring.mutants`."""
 
 from __future__ import annotations
 
-import ast
-import importlib.util
-import sys
 from pathlib import Path
+from types import SimpleNamespace
 
+from autograder.authoring import mutants
+
+ASSIGNMENT = "a1_ngrams"
 ROOT = Path(__file__).resolve().parents[2]
-SOURCE = ROOT / "assignments" / "source" / "a1_ngrams" / "a1_ngrams.ipynb"
-GRADERS = ROOT / "autograder" / "graders" / "a1_ngrams"
+SOURCE = ROOT / "assignments" / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+GRADERS = ROOT / "autograder" / "graders" / ASSIGNMENT
 
 
-def load_mutants():
-    spec = importlib.util.spec_from_file_location("a1_mutants", GRADERS / "mutants" / "mutants.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["a1_mutants"] = module  # dataclasses look their module up while the class is created
-    spec.loader.exec_module(module)
-    return module
+def load_mutants() -> SimpleNamespace:
+    """The catalogue: ``MUTANTS``, and ``Mutant`` and ``apply_mutant`` to make and apply more."""
+    return SimpleNamespace(
+        MUTANTS=mutants.load_mutants(ASSIGNMENT), Mutant=mutants.Mutant, apply_mutant=mutants.apply_mutant
+    )
 
 
 def hidden_tests(engine_names: bool = False) -> dict[str, float]:
     """test function name (or the engine's ``<file stem>::<function>``) -> points, read without importing."""
-    tests = {}
-    for path in sorted(GRADERS.glob("test_*.py")):
-        stem = path.stem.removeprefix("test_")
-        for node in ast.parse(path.read_text()).body:
-            if isinstance(node, ast.FunctionDef) and node.name.startswith("test_"):
-                points = [
-                    d.args[0].value
-                    for d in node.decorator_list
-                    if isinstance(d, ast.Call) and getattr(d.func, "attr", "") == "points"
-                ]
-                tests[f"{stem}::{node.name}" if engine_names else node.name] = float(points[0]) if points else 0.0
-    return tests
+    return mutants.hidden_tests(ASSIGNMENT, engine_names)

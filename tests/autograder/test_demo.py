@@ -56,9 +56,9 @@ def test_demo_end_to_end_on_a_small_class(tmp_path: Path, capsys) -> None:
         for row in nbgrader_api(db_url=db_url_for(tmp_path / "gradebook.db")).get_submissions(A0)
     }
     assert scores == {
-        "honest_full_marks": (4.0, 4.0),
-        "malicious_patches_checks": (0.0, 4.0),
-        "malformed_not_json": (0.0, 4.0),
+        "honest_full_marks": (20.0, 20.0),
+        "malicious_patches_checks": (0.0, 20.0),
+        "malformed_not_json": (0.0, 20.0),
     }
     feedback = (tmp_path / "grades" / "malformed_not_json" / "feedback.md").read_text()
     assert "not valid notebook JSON" in feedback

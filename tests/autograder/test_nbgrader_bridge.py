@@ -248,10 +248,10 @@ def test_sync_writes_scores_formgrader_reads_back(tmp_path: Path) -> None:
 
     sync_gradebook(A0, grades, db)
 
-    # A0's cells are worth 2 points each: softmax and cross_entropy tests are 5 hidden points each here
+    # A0's cells are worth 10 points each (like its hidden tests); these records hold 5 hidden points per name
     expected = {
-        "alice": {"test_softmax": 2.0, "test_cross_entropy": 2.0},
-        "bob": {"test_softmax": 2 * 2 / 5, "test_cross_entropy": 0.0},
+        "alice": {"test_softmax": 10.0, "test_cross_entropy": 10.0},
+        "bob": {"test_softmax": 10 * 2 / 5, "test_cross_entropy": 0.0},
         "mallory": {"test_softmax": 0.0, "test_cross_entropy": 0.0},
         "oscar": {"test_softmax": 0.0, "test_cross_entropy": 0.0},
     }
@@ -265,12 +265,12 @@ def test_sync_writes_scores_formgrader_reads_back(tmp_path: Path) -> None:
                 assert grade.needs_manual_grade == (student == "oscar")
             submission = gradebook.find_submission(A0, student)
             assert submission.score == pytest.approx(sum(cells.values()))
-            assert submission.max_score == pytest.approx(4.0)
+            assert submission.max_score == pytest.approx(20.0)
     # what formgrader lists comes through the same API
     listed = {s["student"]: (s["score"], s["needs_manual_grade"]) for s in api.get_submissions(A0)}
     assert listed == {
-        "alice": (4.0, False),
-        "bob": (pytest.approx(0.8), False),
+        "alice": (20.0, False),
+        "bob": (pytest.approx(4.0), False),
         "mallory": (0.0, False),
         "oscar": (0.0, True),
     }
@@ -291,8 +291,8 @@ def test_resync_updates_auto_scores_and_keeps_manual_ones(tmp_path: Path) -> Non
     with nbgrader_api(db_url=db_url_for(db)).gradebook as gradebook:
         softmax = gradebook.find_grade("test_softmax", A0, A0, "carol")
         ce = gradebook.find_grade("test_cross_entropy", A0, A0, "carol")
-        assert softmax.auto_score == 2.0 and softmax.score == 2.0
-        assert ce.auto_score == 2.0 and ce.manual_score == 1.5 and ce.score == 1.5
+        assert softmax.auto_score == 10.0 and softmax.score == 10.0  # A0's grade cells are worth 10 points each
+        assert ce.auto_score == 10.0 and ce.manual_score == 1.5 and ce.score == 1.5
 
 
 def test_sync_rejects_missing_or_bad_grades(tmp_path: Path) -> None:
@@ -313,7 +313,7 @@ def test_gradebook_sync_command(tmp_path: Path, capsys) -> None:
     assert cli_main(["gradebook-sync", A0, str(tmp_path / "grades"), "--nbgrader-db", str(db)]) == 0
     assert "wrote 1 submission(s)" in capsys.readouterr().out
     with nbgrader_api(db_url=db_url_for(db)).gradebook as gradebook:
-        assert gradebook.find_submission(A0, "dave").score == pytest.approx(2.0)
+        assert gradebook.find_submission(A0, "dave").score == pytest.approx(10.0)  # all of softmax's 10 points
     assert cli_main(["gradebook-sync", A0, str(tmp_path / "nothing"), "--nbgrader-db", str(db)]) == 2
     assert "does not exist" in capsys.readouterr().err
 
@@ -338,8 +338,8 @@ def test_exchange_collected_submissions_show_as_autograded_and_get_feedback(tmp_
     sync_gradebook(A0, grades, db, root=course)
     api = nbgrader_api(course, db_url=db_url_for(db))
     listed = {s["student"]: (s["score"], s["autograded"]) for s in api.get_submissions(A0)}
-    assert listed["alice"] == (4.0, True)  # formgrader showed (0.0, False) before it was marked autograded
-    assert listed["bob"] == (4.0, True)
+    assert listed["alice"] == (20.0, True)  # formgrader showed (0.0, False) before it was marked autograded
+    assert listed["bob"] == (20.0, True)
 
     assert export_feedback(A0, grades, root=course) == ["alice"]
     released = course / "feedback" / "alice" / A0

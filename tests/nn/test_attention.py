@@ -4,7 +4,13 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from course_lib.nn.attention import KVCache, MultiHeadAttention, causal_mask, scaled_dot_product_attention
+from course_lib.nn.attention import (
+    KVCache,
+    MultiHeadAttention,
+    attention_mask,
+    causal_mask,
+    scaled_dot_product_attention,
+)
 
 
 def _qkv(B=2, H=3, T_q=5, T_k=7, d=8, dtype=torch.float32, seed=0):
@@ -215,3 +221,15 @@ def test_bad_configuration_is_refused():
     mha = MultiHeadAttention(8, 2, impl="flash")
     with pytest.raises(ValueError, match="impl"):
         mha(torch.randn(1, 2, 8))
+
+
+def test_attention_mask_combines_padding_and_causality_once():
+    keep = torch.tensor([[True, True, False, True, True]])[:, None, None, :]  # (1, 1, 1, T_k)
+    assert attention_mask(3, 5, keep) is keep  # no causality: the mask as it is
+    assert attention_mask(3, 5) is None
+    combined = attention_mask(3, 5, keep, is_causal=True)
+    torch.testing.assert_close(combined, keep & causal_mask(3, 5))
+    assert combined[0, 0, 0].tolist() == [True, True, False, False, False]  # query 0 sits at position 2
+    # one new token after a cache is the newest position: causality removes nothing
+    assert attention_mask(1, 5, keep, is_causal=True) is keep
+    assert attention_mask(1, 5, None, is_causal=True) is None

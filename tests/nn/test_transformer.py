@@ -131,3 +131,85 @@ def test_a_tiny_encoder_decoder_learns_to_copy():
         loss.backward()
         optimizer.step()
     assert loss.item() < 0.1
+
+
+@pytest.mark.parametrize("norm_first", [True, False])
+def test_stacks_match_torch_transformer_encoder_and_decoder(norm_first):
+    """Two layers each against torch.nn.TransformerEncoder / TransformerDecoder (their final norm only pre-norm)."""
+    torch.manual_seed(6)
+    kwargs = dict(d_ff=32, norm_first=norm_first, activation="relu")
+    enc, dec = Encoder(2, D, H, **kwargs), Decoder(2, D, H, **kwargs)
+    for block in (*enc.blocks, *dec.blocks):
+        _randomise_norms(block)
+    layer_kwargs = dict(dim_feedforward=32, dropout=0.0, activation="relu", batch_first=True, norm_first=norm_first)
+    torch_enc = torch.nn.TransformerEncoder(
+        torch.nn.TransformerEncoderLayer(D, H, **layer_kwargs),
+        2,
+        norm=torch.nn.LayerNorm(D) if norm_first else None,
+        enable_nested_tensor=False,
+    )
+    torch_dec = torch.nn.TransformerDecoder(
+        torch.nn.TransformerDecoderLayer(D, H, **layer_kwargs), 2, norm=torch.nn.LayerNorm(D) if norm_first else None
+    )
+    for mine, theirs in zip((*enc.blocks, *dec.blocks), (*torch_enc.layers, *torch_dec.layers), strict=True):
+        _copy_block(mine, theirs)
+    if norm_first:
+        with torch.no_grad():
+            torch_enc.norm.load_state_dict(enc.norm_f.state_dict())
+            torch_dec.norm.load_state_dict(dec.norm_f.state_dict())
+    src, tgt = torch.randn(2, 7, D), torch.randn(2, 5, D)
+    keep = torch.tensor([[True] * 7, [True] * 5 + [False] * 2])
+    memory = enc(src, keep[:, None, None, :])
+    expected_memory = torch_enc(src, src_key_padding_mask=~keep)
+    torch.testing.assert_close(memory[keep], expected_memory[keep], rtol=1e-5, atol=1e-5)
+    got = dec(tgt, memory, memory_mask=keep[:, None, None, :])
+    expected = torch_dec(tgt, memory, tgt_mask=~causal_mask(5), memory_key_padding_mask=~keep, tgt_is_causal=True)
+    torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("norm_first", [True, False])
+def test_encoder_decoder_ignores_future_targets_and_padded_sources(norm_first):
+    torch.manual_seed(7)
+    model = EncoderDecoder(11, 9, d_model=24, n_heads=3, n_encoder_layers=2, n_decoder_layers=2, norm_first=norm_first)
+    model.eval()
+    src, tgt = torch.randint(0, 11, (3, 8)), torch.randint(0, 9, (3, 6))
+    src_keep = torch.ones(3, 8, dtype=torch.bool)
+    src_keep[1, 5:] = False
+    src_keep[2, 2:] = False
+    logits = model(src, tgt, src_keep)
+    # changing target tokens from position 3 on leaves the logits at positions 0..2 unchanged
+    future = tgt.clone()
+    future[:, 3:] = torch.randint(0, 9, (3, 3))
+    changed = model(src, future, src_keep)
+    torch.testing.assert_close(changed[:, :3], logits[:, :3], rtol=1e-5, atol=1e-5)
+    assert not torch.allclose(changed[:, 3:], logits[:, 3:])
+    # changing padded source tokens leaves every output unchanged; changing a real one does not
+    padded = torch.where(src_keep, src, (src + torch.randint(1, 11, src.shape)) % 11)  # every padded token differs
+    torch.testing.assert_close(model(padded, tgt, src_keep), logits, rtol=1e-5, atol=1e-5)
+    real = src.clone()
+    real[:, 0] = (real[:, 0] + 1) % 11
+    assert not torch.allclose(model(real, tgt, src_keep), logits)
+
+
+def test_attention_rows_are_distributions_in_every_layer():
+    torch.manual_seed(8)
+    model = EncoderDecoder(11, 9, d_model=24, n_heads=3, n_encoder_layers=1, n_decoder_layers=1).eval()
+    attns = [model.encoder.blocks[0].attn, model.decoder.blocks[0].attn, model.decoder.blocks[0].cross_attn]
+    for attn in attns:
+        attn.record_weights = True
+    src_keep = torch.tensor([[True] * 7, [True] * 4 + [False] * 3])
+    model(torch.randint(0, 11, (2, 7)), torch.randint(0, 9, (2, 5)), src_keep)
+    for attn in attns:
+        torch.testing.assert_close(attn.attn_weights.sum(-1), torch.ones(attn.attn_weights.shape[:-1]))
+    cross = attns[2].attn_weights  # (B, H, T, S): no weight on padded source positions
+    assert torch.all(cross[1, :, :, 4:] == 0)
+    assert torch.all(attns[1].attn_weights.triu(1) == 0)  # decoder self-attention: nothing from the future
+
+
+def test_scaled_embeddings_have_the_scale_of_the_positions():
+    """Token embeddings times √d_model must not drown the sinusoidal positions (entries of size ≤ 1)."""
+    torch.manual_seed(9)
+    model = EncoderDecoder(50, 50, d_model=64, n_heads=4, n_encoder_layers=1, n_decoder_layers=1)
+    for emb in (model.src_emb, model.tgt_emb):
+        scaled = emb.weight * 64**0.5
+        assert 0.8 < scaled.std().item() < 1.2

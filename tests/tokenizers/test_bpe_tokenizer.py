@@ -124,7 +124,7 @@ def test_save_load_round_trip(tok, tmp_path: Path):
     tok.save(path)
     again = BPETokenizer.load(path)
     assert (again.vocab, again.merges, again.special_tokens) == (tok.vocab, tok.merges, tok.special_tokens)
-    text = PYDOCS[300_000:305_000] + EOT + " done"
+    text = PYDOCS[200_000:205_000] + EOT + " done"
     assert again.encode(text) == tok.encode(text)
     (tmp_path / "other.json").write_text("{}")
     with pytest.raises(ValueError, match="not a BPETokenizer file"):

@@ -3,6 +3,7 @@ vocab.txt loading."""
 
 from __future__ import annotations
 
+import unicodedata
 from pathlib import Path
 
 import pytest
@@ -36,8 +37,15 @@ def test_matches_hf_wordpiece_on_unseen_sentences(pair):
         assert ours.encode(sentence) == hf.encode(sentence).ids, sentence
 
 
+# Characters Unicode already had in version 3.2: Python's and the Rust crate's Unicode tables are of different
+# versions, and a newer character can be punctuation in one and not the other: "0\u0c77" splits in two here, not in HF.
+OLD_CHARACTERS = st.characters(exclude_categories=("Cs", "Cn")).filter(
+    lambda c: unicodedata.ucd_3_2_0.category(c) == unicodedata.category(c) != "Cn"
+)
+
+
 @settings(max_examples=150, deadline=None)
-@given(text=st.text(alphabet=st.characters(exclude_categories=("Cs", "Cn")), max_size=80))
+@given(text=st.text(alphabet=OLD_CHARACTERS, max_size=80))
 def test_matches_hf_on_random_text(pair, text):
     ours, hf = pair
     assert ours.encode(text) == hf.encode(text).ids

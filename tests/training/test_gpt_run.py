@@ -150,7 +150,7 @@ def test_preset_on_the_wrong_device_warns():
 def test_presets_build_valid_models():
     from course_lib.models.gpt import GPTConfig
 
-    for preset in PRESETS.values():
+    for preset in (p for p in PRESETS.values() if p.kind == "gpt"):  # the others: test_neural_lm_runs.py
         config = GPTConfig(vocab_size=65, **preset.model)
         assert preset.train.block_size <= config.block_size
 

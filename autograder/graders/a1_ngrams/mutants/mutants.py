@@ -7,18 +7,7 @@ each of them must lose points (``tests/a1/test_a1_mutation.py`` checks this and 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-
-@dataclass(frozen=True)
-class Mutant:
-    name: str
-    bug: str  # the student's mistake, in words
-    cell: str  # nbgrader grade_id of the patched cell
-    old: str
-    new: str
-    catches: tuple[str, ...]
-
+from autograder.authoring.mutants import Mutant
 
 MUTANTS: tuple[Mutant, ...] = (
     # ---------------------------------------------------------------- part 1
@@ -139,7 +128,7 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant(
         "bos_in_vocab",
         "<s> is counted in the vocabulary V",
-        "ngram_fit",
+        "ngram_lm",
         "self.types = sorted(self.known | {UNK, EOS})",
         "self.types = sorted(self.known | {UNK, EOS, BOS})",
         ("test_counts_types_match_reference", "test_add_k_probabilities"),
@@ -147,7 +136,7 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant(
         "unk_threshold_strict",
         "words seen exactly unk_threshold times become <unk>",
-        "ngram_fit",
+        "ngram_lm",
         "c >= self.unk_threshold",
         "c > self.unk_threshold",
         ("test_counts_types_match_reference", "test_counts_with_rare_words"),
@@ -155,7 +144,7 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant(
         "window_off_by_one",
         "the last n-gram of every sentence (the one ending in </s>) is not counted",
-        "ngram_fit",
+        "ngram_lm",
         "for i in range(len(padded) - n + 1):",
         "for i in range(len(padded) - n):",
         ("test_counts_match_reference", "test_mle_probabilities"),
@@ -163,7 +152,7 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant(
         "add_k_forgets_unk",
         "add-k with |V| off by one (<unk> left out of the count)",
-        "mle_add_k",
+        "ngram_lm",
         "c_h + self.k * len(self.types)",
         "c_h + self.k * (len(self.types) - 1)",
         ("test_add_k_probabilities",),
@@ -171,7 +160,7 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant(
         "kn_raw_counts_lower",
         "Kneser-Ney uses raw counts at the lower orders instead of continuation counts",
-        "ngram_fit",
+        "ngram_lm",
         "            for suffix in {ngram[-(m + 1):] for ngram in self.ngram_counts}:\n"
         "                self.continuation[m][suffix[1:]] += 1",
         "            for ngram, c in self.ngram_counts.items():\n                self.continuation[m][ngram[-m:]] += c",
@@ -180,7 +169,7 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant(
         "kn_discounts_zero_counts",
         "the discount is subtracted from zero counts too (no max(., 0))",
-        "kneser_ney",
+        "ngram_lm",
         "return max(count - d, 0) / total",
         "return (count - d) / total",
         ("test_kneser_ney_bigram", "test_kneser_ney_unseen_words_and_histories"),
@@ -188,16 +177,16 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant(
         "kn_no_fall_through",
         "a history never seen gives 0 instead of falling through to the lower order",
-        "kneser_ney",
-        "    if total == 0:\n        return lower",
-        "    if total == 0:\n        return 0.0",
+        "ngram_lm",
+        "        if total == 0:\n            return lower",
+        "        if total == 0:\n            return 0.0",
         ("test_kneser_ney_unseen_words_and_histories",),
     ),
     # ---------------------------------------------------------------- part 4
     Mutant(
         "ppl_log2_exp_e",
         "perplexity sums log base 2 but exponentiates with base e",
-        "perplexity",
+        "ngram_lm",
         "total_logprob += math.log(p)",
         "total_logprob += math.log2(p)",
         ("test_perplexity_add_k", "test_perplexity_interpolated_kn"),
@@ -205,7 +194,7 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant(
         "ppl_skips_eos",
         "perplexity does not predict </s>",
-        "perplexity",
+        "ngram_lm",
         "for i in range(self.order - 1, len(padded)):",
         "for i in range(self.order - 1, len(padded) - 1):",
         ("test_perplexity_add_k", "test_perplexity_interpolated_kn"),
@@ -229,24 +218,9 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant(
         "generate_ignores_temperature",
         "generate samples at temperature 1 whatever it is given",
-        "sampling",
+        "ngram_lm",
         "probs = apply_temperature([self.prob(w, words) for w in types], temperature)",
         "probs = [self.prob(w, words) for w in types]",
         ("test_sampling_generate_follows_the_model",),
     ),
 )
-
-
-def apply_mutant(notebook, mutant: Mutant):
-    """Patch a copy of the solution notebook (an nbformat node) with ``mutant``; the snippet must occur once."""
-    import copy
-
-    patched = copy.deepcopy(notebook)
-    cells = [c for c in patched.cells if c.metadata.get("nbgrader", {}).get("grade_id") == mutant.cell]
-    if len(cells) != 1:
-        raise ValueError(f"mutant {mutant.name}: {len(cells)} cells have grade_id {mutant.cell!r}")
-    occurrences = cells[0].source.count(mutant.old)
-    if occurrences != 1:
-        raise ValueError(f"mutant {mutant.name}: the snippet occurs {occurrences} times in cell {mutant.cell!r}")
-    cells[0].source = cells[0].source.replace(mutant.old, mutant.new)
-    return patched

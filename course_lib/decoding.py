@@ -17,6 +17,8 @@ the GPT interface: ``model(idx, kv_cache=cache) -> (logits, loss)``, ``model.mak
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -58,12 +60,40 @@ def next_token_probs(
     return torch.softmax(logits, dim=-1)
 
 
+@dataclass
+class Generation:
+    """What :func:`generate` returns with ``return_scores=True`` (greedy and sampling).
+
+    ``logprobs[b, t]`` is the model's log-probability (temperature 1, no filter) of the ``t``-th new token of row
+    ``b`` and ``entropy[b, t]`` the entropy in nats of that next-token distribution: both describe the *model*,
+    whatever temperature or filter chose the token. After a row's EOS both are 0 (those tokens are padding).
+    """
+
+    tokens: Tensor  # (B, T + n) the prompt and the new tokens
+    logprobs: Tensor  # (B, n) float32
+    entropy: Tensor  # (B, n) float32
+
+
+def kv_cache_bytes(config, n_tokens: int, batch_size: int = 1, dtype: torch.dtype = torch.float32) -> int:
+    """Memory of a full KV cache for ``batch_size`` sequences of ``n_tokens`` tokens, in bytes.
+
+    Every layer keeps a key and a value vector of ``d_model`` numbers (all heads together) per token:
+    ``2 · n_layers · d_model · bytes_per_number`` bytes per token, times tokens and batch. It grows linearly with
+    the context, unlike the weights; at long contexts and large batches it, not the model, fills the memory.
+    """
+    if n_tokens < 0 or batch_size < 1:
+        raise ValueError(f"need n_tokens >= 0 and batch_size >= 1, got {n_tokens}, {batch_size}")
+    bytes_per_number = torch.empty((), dtype=dtype).element_size()
+    return 2 * config.n_layers * config.d_model * bytes_per_number * n_tokens * batch_size
+
+
 class _NextTokenLogits:
     """Runs the model to get the logits of the next token for every row of ``idx (N, T)``.
 
     With a cache, only the newest token is fed. Once the sequence outgrows ``block_size`` the context window
-    slides, every position shifts, and the cached keys are no longer those of the cropped window, so the cache
-    is rebuilt from the window (exactly what recomputation would see; no cheaper but never different).
+    slides: every position shifts and the cached keys are no longer those of the cropped window (the keys of
+    deeper layers also saw tokens that have left the window), so no cache can be reused exactly. From then on
+    each step recomputes the window without a cache, exactly what ``use_cache=False`` does, at the same cost.
     """
 
     def __init__(self, model: nn.Module, use_cache: bool) -> None:
@@ -74,9 +104,10 @@ class _NextTokenLogits:
 
     def __call__(self, idx: Tensor) -> Tensor:  # (N, T) -> (N, V)
         context = idx[:, -self.block_size :]
-        if not self.use_cache:
+        if not self.use_cache or idx.size(1) > self.block_size:  # sliding window: recompute
+            self.cache = None
             logits, _ = self.model(context)
-        elif self.cache is not None and idx.size(1) == self.seen + 1 and len(self.cache[0]) < self.block_size:
+        elif self.cache is not None and idx.size(1) == self.seen + 1:
             logits, _ = self.model(idx[:, -1:], kv_cache=self.cache)
         else:
             self.cache = self.model.make_cache()
@@ -131,17 +162,23 @@ def generate(
     eos_id: int | None = None,
     use_cache: bool = True,
     generator: torch.Generator | None = None,
-) -> Tensor:
+    return_scores: bool = False,
+) -> Tensor | Generation:
     """Continue each prompt in ``idx (B, T)`` by up to ``max_new_tokens`` tokens; returns ``(B, T + n)``.
 
     ``do_sample=False`` or ``temperature=0`` decodes greedily; ``num_beams > 1`` runs beam search. With
     ``eos_id``, a row stops at its end-of-sequence token (later positions are filled with ``eos_id``) and
     generation ends early once every row has stopped. ``generator`` makes sampling reproducible. The model
     is put in eval mode for the call (dropout would make the cache and no-cache paths differ).
+    ``return_scores=True`` (greedy and sampling) returns a :class:`Generation` with each new token's
+    log-probability and the entropy of each step's distribution.
     """
     _check_arguments(model, idx, max_new_tokens, temperature, top_k, top_p, num_beams, eos_id)
+    if return_scores and num_beams > 1:
+        raise ValueError("return_scores is for greedy decoding and sampling; beam search returns tokens only")
     if max_new_tokens == 0:
-        return idx
+        empty = idx.new_zeros(idx.size(0), 0, dtype=torch.float32)
+        return Generation(idx, empty, empty.clone()) if return_scores else idx
     was_training = model.training
     model.eval()
     try:
@@ -149,13 +186,18 @@ def generate(
         if num_beams > 1:
             return _beam_search(next_logits, idx, max_new_tokens, num_beams, length_penalty, eos_id)
         greedy = not do_sample or temperature == 0
-        return _sample(next_logits, idx, max_new_tokens, greedy, temperature, top_k, top_p, eos_id, generator)
+        tokens, logprobs, entropy = _sample(
+            next_logits, idx, max_new_tokens, greedy, temperature, top_k, top_p, eos_id, generator
+        )
+        return Generation(tokens, logprobs, entropy) if return_scores else tokens
     finally:
         model.train(was_training)
 
 
-def _sample(next_logits, idx, max_new_tokens, greedy, temperature, top_k, top_p, eos_id, generator) -> Tensor:
+def _sample(next_logits, idx, max_new_tokens, greedy, temperature, top_k, top_p, eos_id, generator):
+    """Greedy or ancestral sampling: ``(tokens (B, T + n), logprobs (B, n), entropy (B, n))``."""
     finished = torch.zeros(idx.size(0), dtype=torch.bool, device=idx.device)
+    logprobs, entropies = [], []
     for _ in range(max_new_tokens):
         logits = next_logits(idx)  # (B, V)
         if greedy:
@@ -163,13 +205,19 @@ def _sample(next_logits, idx, max_new_tokens, greedy, temperature, top_k, top_p,
         else:
             probs = next_token_probs(logits, temperature, top_k, top_p)
             next_id = torch.multinomial(probs, num_samples=1, generator=generator)  # (B, 1)
+        model_logprobs = F.log_softmax(logits.float(), dim=-1)  # the model's own distribution, for the scores
+        entropy = -(model_logprobs.exp() * model_logprobs).nan_to_num().sum(dim=-1)  # 0 · log 0 counts as 0
+        logprob = model_logprobs.gather(-1, next_id)[:, 0]
         if eos_id is not None:
             next_id = next_id.masked_fill(finished[:, None], eos_id)  # stopped rows only pad
+            logprob, entropy = logprob.masked_fill(finished, 0.0), entropy.masked_fill(finished, 0.0)
             finished |= next_id[:, 0] == eos_id
         idx = torch.cat([idx, next_id], dim=1)
+        logprobs.append(logprob)
+        entropies.append(entropy)
         if finished.all():
             break
-    return idx
+    return idx, torch.stack(logprobs, dim=1), torch.stack(entropies, dim=1)
 
 
 def _beam_search(next_logits, idx, max_new_tokens, num_beams, length_penalty, eos_id) -> Tensor:
@@ -253,4 +301,4 @@ def search(
     """
     if num_beams > 1:
         return _beam_search(next_logits, idx, max_new_tokens, num_beams, length_penalty, eos_id)
-    return _sample(next_logits, idx, max_new_tokens, True, 1.0, None, None, eos_id, None)
+    return _sample(next_logits, idx, max_new_tokens, True, 1.0, None, None, eos_id, None)[0]  # tokens only

@@ -250,6 +250,66 @@ def test_cache_gives_the_same_tokens_on_gpu(pos):
     assert torch.equal(*sampled)
 
 
+# -- scores, sliding window, memory ------
+
+
+def test_returned_scores_are_the_models_logprobs_and_entropy():
+    model = gpt()
+    idx = _prompts(n=2, T=4)
+    out = generate(
+        model, idx, 6, top_k=5, temperature=1.5, return_scores=True, generator=torch.Generator().manual_seed(0)
+    )
+    assert out.tokens.shape == (2, 10) and out.logprobs.shape == out.entropy.shape == (2, 6)
+    with torch.no_grad():
+        logits, _ = model(out.tokens[:, :-1])  # teacher forcing: the logits that chose each new token
+    logprobs = torch.log_softmax(logits[:, 3:].double(), dim=-1)  # positions 3..8 predict new tokens 4..9
+    chosen = logprobs.gather(-1, out.tokens[:, 4:, None])[..., 0]
+    entropy = -(logprobs.exp() * logprobs).sum(-1)
+    torch.testing.assert_close(out.logprobs.double(), chosen, rtol=1e-4, atol=1e-5)
+    torch.testing.assert_close(out.entropy.double(), entropy, rtol=1e-4, atol=1e-5)
+    greedy = generate(model, idx, 6, do_sample=False, return_scores=True)
+    assert torch.equal(greedy.tokens, generate(model, idx, 6, do_sample=False))
+
+
+def test_scores_after_eos_are_zero():
+    table = torch.full((6, 6), -5.0)
+    table[2, 3] = table[3, 0] = table[4, 5] = table[5, 4] = 5.0
+    out = generate(
+        Bigram(table), torch.tensor([[2], [4]]), 4, do_sample=False, eos_id=0, use_cache=False, return_scores=True
+    )
+    assert out.logprobs[0, 2:].tolist() == [0.0, 0.0] and out.entropy[0, 2:].tolist() == [0.0, 0.0]
+    assert (out.logprobs[1] < 0).all() and (out.entropy[1] > 0).all()
+    with pytest.raises(ValueError, match="return_scores"):
+        generate(Bigram(table), torch.tensor([[2]]), 4, num_beams=2, return_scores=True)
+
+
+def test_past_block_size_the_cache_path_recomputes_without_a_cache():
+    model = gpt(block_size=8)
+    calls = []
+    original = model.forward
+
+    def spy(idx, targets=None, *, kv_cache=None):
+        calls.append((idx.size(1), kv_cache is not None))
+        return original(idx, targets, kv_cache=kv_cache)
+
+    model.forward = spy
+    generate(model, _prompts(n=1, T=5), 6, do_sample=False, use_cache=True)
+    # prefill 5, three one-token steps (to 8 tokens), then the window slides: full 8-token windows, no cache
+    assert calls == [(5, True), (1, True), (1, True), (1, True), (8, False), (8, False)]
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+def test_kv_cache_bytes_match_the_stored_keys_and_values(dtype):
+    from course_lib.decoding import kv_cache_bytes
+
+    model = GPT(GPTConfig(vocab_size=23, block_size=16, n_layers=3, n_heads=2, d_model=8)).to(dtype).eval()
+    cache = model.make_cache()
+    with torch.no_grad():
+        model(_prompts(n=2, T=7), kv_cache=cache)
+    stored = sum(t.numel() * t.element_size() for layer in cache for t in layer.cached())
+    assert kv_cache_bytes(model.config, 7, batch_size=2, dtype=dtype) == stored
+
+
 @pytest.mark.parametrize("num_beams", [1, 3])
 def test_search_is_generate_for_any_next_token_wrapper(num_beams):
     """decoding.search (what seq2seq models decode with) gives generate's tokens for a GPT wrapped by hand."""

@@ -41,7 +41,7 @@ test-mutants: $(STAMP)  ## trust in the graders: each assignment's key, release 
 test-fast: $(STAMP)  ## unit tests only: no notebooks, nothing marked slow
 	$(PYTEST) $(PARALLEL) -m "not slow and not notebook" tests
 
-LINTED := course_lib autograder tests bench conftest.py nbgrader_config.py assignments/nbgrader_config.py
+LINTED := course_lib autograder tests bench deploy conftest.py nbgrader_config.py assignments/nbgrader_config.py
 
 lint: $(STAMP)  ## ruff lint and format check over the package, tests and benchmarks
 	$(BIN)/ruff check $(LINTED)

@@ -18,10 +18,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import torch  # noqa: E402
-from torch import nn  # noqa: E402
+import torch
+from torch import nn
 
-from course_lib.models.recurrent import LSTM  # noqa: E402
+from course_lib.models.recurrent import LSTM
 
 
 def time_fwd_bwd(layer: nn.Module, x: torch.Tensor, repeats: int) -> float:

@@ -20,12 +20,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import torch  # noqa: E402
+import torch
 
-from course_lib.data import list_corpora, load_corpus  # noqa: E402
-from course_lib.models.bptt import stream_perplexity, train_tbptt  # noqa: E402
-from course_lib.models.neural_lm import LSTMLM, RecurrentLMConfig  # noqa: E402
-from course_lib.ngram import NGramLM  # noqa: E402
+from course_lib.data import list_corpora, load_corpus
+from course_lib.models.bptt import stream_perplexity, train_tbptt
+from course_lib.models.neural_lm import LSTMLM, RecurrentLMConfig
+from course_lib.ngram import NGramLM
 
 
 def split() -> tuple[str, list[str], list[str]]:

@@ -19,8 +19,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from course_lib.ngram import NGramLM  # noqa: E402
-from course_lib.tokenizers import WordTokenizer  # noqa: E402
+from course_lib.ngram import NGramLM
+from course_lib.tokenizers import WordTokenizer
 
 ORDER = 4
 

@@ -9,11 +9,11 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
-import pytest  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
+import matplotlib.pyplot as plt
+import pytest
+from matplotlib.figure import Figure
 
-from course_lib import viz  # noqa: E402
+from course_lib import viz
 
 
 @pytest.fixture(autouse=True)

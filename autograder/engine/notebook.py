@@ -128,7 +128,7 @@ def _cells_of(raw: dict, name: str, flags: list[str]) -> list:
 
         try:
             raw = nbformat.convert(nbformat.from_dict(raw), 4)
-        except Exception as err:  # noqa: BLE001 - any failure to upgrade is a malformed v3 notebook
+        except Exception as err:  # any failure to upgrade is a malformed v3 notebook
             raise SubmissionProblem(
                 "invalid_notebook",
                 f"{name} is an nbformat 3 notebook that could not be upgraded ({err.__class__.__name__})",
@@ -208,7 +208,7 @@ def neutralise_ipython(source: str, budget: IPythonBudget | None = None) -> str:
 
     try:
         return TransformerManager().transform_cell(source)
-    except Exception:  # noqa: BLE001 - leave it to the worker's compile() to report the syntax error
+    except Exception:  # leave it to the worker's compile() to report the syntax error
         return source
 
 
@@ -232,7 +232,7 @@ def _rewrite_simple_lines(source: str) -> str:
     lines = source.splitlines(keepends=True)
     try:
         starts = [tokens[0].start[0] - 1 for tokens in make_tokens_by_line(lines) if tokens]
-    except Exception:  # noqa: BLE001 - the tokenizer gave up: leave it to IPython's transformer
+    except Exception:  # the tokenizer gave up: leave it to IPython's transformer
         return source
     for row, following in zip(starts, [*starts[1:], len(lines)], strict=True):
         if not 0 <= row < len(lines) or following != row + 1:

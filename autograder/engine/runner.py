@@ -170,7 +170,7 @@ def _warm_up() -> None:
     import nbformat  # noqa: F401
     import numpy.random  # noqa: F401
     import pytest  # noqa: F401
-    import torch  # noqa: F401
+    import torch
     import torch.fx.experimental.symbolic_shapes  # noqa: F401  # autograd's backward imports it (and sympy)
     from _pytest.config import default_plugins
 

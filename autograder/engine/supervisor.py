@@ -69,9 +69,9 @@ def supervise_and_exit(manifest: Manifest, task: Task, uid: int | None, seed: in
         for fd in (0, 1, 2):
             os.dup2(devnull, fd)
         # fresh stream objects: the inherited ones may belong to a capture system or be locked by a thread
-        sys.stdin = open(0, closefd=False)  # noqa: SIM115
-        sys.stdout = open(1, "w", closefd=False)  # noqa: SIM115
-        sys.stderr = open(2, "w", closefd=False)  # noqa: SIM115
+        sys.stdin = open(0, closefd=False)
+        sys.stdout = open(1, "w", closefd=False)
+        sys.stderr = open(2, "w", closefd=False)
         result = supervise(manifest, task, uid, seed)
         if task.out_dir is not None:
             from .report import write_student_outputs
@@ -80,7 +80,7 @@ def supervise_and_exit(manifest: Manifest, task: Task, uid: int | None, seed: in
         tmp = result_path.with_suffix(".tmp")
         tmp.write_text(json.dumps(result.to_dict()) if task.out_dir is None else "written")
         os.replace(tmp, result_path)
-    except BaseException:  # noqa: BLE001 - the runner reports a missing result as grader_error
+    except BaseException:  # the runner reports a missing result as grader_error
         code = 1
     os._exit(code)
 

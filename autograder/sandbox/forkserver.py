@@ -463,7 +463,7 @@ def fork_server_main(fd: int) -> None:  # pragma: no cover - a fork server's who
             view=plan_view(forbidden) if setup["uid"] is not None else None,
         )
         _serve(control, spec, functools.partial(run, cells=cells))
-    except BaseException:  # noqa: BLE001
+    except BaseException:
         code = 1
     os._exit(code)
 

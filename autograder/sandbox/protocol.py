@@ -288,7 +288,7 @@ def unpack(read_exact: Any, max_array_bytes: int) -> tuple[dict, list[np.ndarray
 def _load_array(data: bytes) -> np.ndarray:
     try:
         array = np.load(io.BytesIO(data), allow_pickle=False)
-    except Exception as err:  # noqa: BLE001 - any malformed .npy is the same protocol error
+    except Exception as err:  # any malformed .npy is the same protocol error
         raise ProtocolError(f"malformed array in reply ({err.__class__.__name__})") from None
     if type(array) is not np.ndarray or array.dtype.name not in ARRAY_DTYPES or array.dtype.hasobject:
         raise ProtocolError(f"array of dtype {getattr(array, 'dtype', '?')} is not allowed")

@@ -55,9 +55,9 @@ def run(sock: socket.socket, cells: list[Cell]) -> None:
     import torch
 
     # Our fds 0-2 are /dev/null and the capture pipe; the inherited sys.std* may be someone else's objects.
-    sys.stdin = open(0, closefd=False)  # noqa: SIM115
-    sys.stdout = open(1, "w", buffering=1, encoding="utf-8", errors="replace", closefd=False)  # noqa: SIM115
-    sys.stderr = open(2, "w", buffering=1, encoding="utf-8", errors="replace", closefd=False)  # noqa: SIM115
+    sys.stdin = open(0, closefd=False)
+    sys.stdout = open(1, "w", buffering=1, encoding="utf-8", errors="replace", closefd=False)
+    sys.stderr = open(2, "w", buffering=1, encoding="utf-8", errors="replace", closefd=False)
     torch.set_num_threads(1)
     torch.manual_seed(0)  # the same submission must behave the same way every time it is graded
     np.random.seed(0)
@@ -78,8 +78,8 @@ def run(sock: socket.socket, cells: list[Cell]) -> None:
         protocol.send(fd, {"event": "cell", "cell": cell.index})
         error = None
         try:
-            exec(compile(cell.source, f"<cell {cell.index + 1}>", "exec"), namespace)  # noqa: S102 - the point
-        except BaseException as exc:  # noqa: BLE001 - SystemExit and KeyboardInterrupt included
+            exec(compile(cell.source, f"<cell {cell.index + 1}>", "exec"), namespace)  # the point
+        except BaseException as exc:  # SystemExit and KeyboardInterrupt included
             error = _describe(exc)
         _only_the_worker_goes_on()
         sys.stdout.flush()
@@ -133,7 +133,7 @@ class Server:
                 )
             try:
                 target = getattr(obj, name)
-            except BaseException as exc:  # noqa: BLE001
+            except BaseException as exc:
                 raise _Failure("raised", _describe(exc)["message"]) from None
             if op == "getattr":
                 return self._reply(target, None, name)
@@ -173,14 +173,14 @@ class Server:
         grad_output = self._decode(grad["grad_output"], arrays)
         try:
             out.backward(grad_output)
-        except BaseException as exc:  # noqa: BLE001
+        except BaseException as exc:
             raise _Failure("raised", f"backpropagating through {name} failed: {_describe(exc)['message']}") from None
         return self._reply(out, [args[i].grad for i in wrt], name)
 
     def _invoke(self, target: Any, name: str, args: list, kwargs: dict) -> Any:
         try:
             return target(*args, **kwargs)
-        except BaseException as exc:  # noqa: BLE001 - anything the student's code raises is their result
+        except BaseException as exc:  # anything the student's code raises is their result
             info = _describe(exc)
             raise _Failure("raised", f"{name} raised {info['message']}{info['where']}") from None
         finally:

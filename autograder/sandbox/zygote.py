@@ -60,7 +60,7 @@ class Zygote:
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=self._errors,
-            preexec_fn=_die_with_parent,  # noqa: PLW1509 - called before any thread of ours exists
+            preexec_fn=_die_with_parent,  # called before any thread of ours exists
         )
         theirs.close()
         self.sock = ours
@@ -118,7 +118,7 @@ def _die_with_parent() -> None:  # pragma: no cover - runs between fork and exec
 def _warm_up() -> None:
     """What every worker needs, imported once (and nothing the hidden tests use)."""
     import numpy.random  # noqa: F401
-    import torch  # noqa: F401
+    import torch
     import torch.fx.experimental.symbolic_shapes  # noqa: F401  # autograd's backward imports it (and sympy)
 
     from . import forkserver, protocol, worker  # noqa: F401
@@ -131,7 +131,7 @@ def main(fd: int) -> None:  # pragma: no cover - the zygote's whole life
     sock = socket.socket(fileno=fd)
     try:
         _warm_up()
-    except BaseException:  # noqa: BLE001
+    except BaseException:
         sock.send(b"E" + traceback.format_exc()[-4000:].encode(errors="replace"))
         os._exit(1)
     from .forkserver import fork_server_main, reap_children

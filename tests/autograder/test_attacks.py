@@ -43,10 +43,10 @@ def attacks(ctx: dict) -> dict[str, dict]:
             softmax="class Liar(torch.Tensor):\n    def __eq__(self, other):\n        return True\n"
             "    def __torch_function__(self, *a, **k):\n        return True\n"
             "def softmax(x, dim=-1):\n    return torch.zeros_like(x).as_subclass(Liar)\n",
-            cross_entropy="def cross_entropy(logits, targets):\n    return torch.tensor(0.).as_subclass(Liar)\n",  # noqa: E501
+            cross_entropy="def cross_entropy(logits, targets):\n    return torch.tensor(0.).as_subclass(Liar)\n",
         ),
         "ndarray_subclass": dict(
-            softmax="import numpy as np\nclass Arr(np.ndarray):\n    def __eq__(self, other):\n        return True\n"  # noqa: E501
+            softmax="import numpy as np\nclass Arr(np.ndarray):\n    def __eq__(self, other):\n        return True\n"
             "def softmax(x, dim=-1):\n    return np.zeros(tuple(x.shape), dtype=np.float32).view(Arr)\n",
             cross_entropy="def cross_entropy(logits, targets):\n    return np.float64(0.0).view(Arr)\n",
         ),
@@ -81,7 +81,7 @@ def attacks(ctx: dict) -> dict[str, dict]:
             ],
         ),
         "hardcode_public_examples": dict(
-            softmax="def softmax(x, dim=-1):\n    if x.shape == (3,):\n        return torch.tensor([1/6, 2/6, 3/6])\n"  # noqa: E501
+            softmax="def softmax(x, dim=-1):\n    if x.shape == (3,):\n        return torch.tensor([1/6, 2/6, 3/6])\n"
             "    if x.shape == (2, 2):\n        return torch.tensor([[0.5, 0.5], [0.25, 0.75]])\n"
             "    return torch.full_like(x, 0.25)\n",
             cross_entropy="import math\ndef cross_entropy(logits, targets):\n"
@@ -101,9 +101,7 @@ def attacks(ctx: dict) -> dict[str, dict]:
         # --- forbidden APIs ------------------------------------------------------------------------------
         "forbidden_alias": dict(
             cross_entropy=CE_OK,
-            softmax=(
-                "import torch.nn.functional as Fn\ndef softmax(x, dim=-1):\n    return Fn.softmax(x, dim=dim)\n"  # noqa: E501
-            ),
+            softmax=("import torch.nn.functional as Fn\ndef softmax(x, dim=-1):\n    return Fn.softmax(x, dim=dim)\n"),
         ),
         "forbidden_getattr": dict(
             cross_entropy=CE_OK,
@@ -112,7 +110,7 @@ def attacks(ctx: dict) -> dict[str, dict]:
         "forbidden_tensor_method_in_helper": dict(
             cross_entropy=CE_OK,
             softmax=(
-                "def _helper(x, d):\n    return x.softmax(d)\ndef softmax(x, dim=-1):\n    return _helper(x, dim)\n"  # noqa: E501
+                "def _helper(x, d):\n    return x.softmax(d)\ndef softmax(x, dim=-1):\n    return _helper(x, dim)\n"
             ),
         ),
         "forbidden_course_lib": dict(softmax=SM_OK, cross_entropy=CE_OK, extra=["import course_lib\n"]),
@@ -165,7 +163,7 @@ def attacks(ctx: dict) -> dict[str, dict]:
         "detached_background_process": dict(
             extra=[
                 "import os, ctypes, time\nif os.fork() == 0:\n    os.setsid()\n    if os.fork() == 0:\n"
-                f"        ctypes.CDLL(None).prctl(15, b'{ctx['detach_name']}', 0, 0, 0)\n        time.sleep(600)\n"  # noqa: E501
+                f"        ctypes.CDLL(None).prctl(15, b'{ctx['detach_name']}', 0, 0, 0)\n        time.sleep(600)\n"
                 "    os._exit(0)\n"
             ]
         ),
@@ -178,8 +176,8 @@ def attacks(ctx: dict) -> dict[str, dict]:
                 "    try:\n        found.append(open(p, errors='replace').read(100000))\n"
                 "    except OSError as e:\n        print('blocked', type(e).__name__)\n"
                 f"print('listing', glob.glob({str(ctx['graders'])!r} + '/**', recursive=True),\n"
-                f"      os.listdir({str(ctx['submitted'])!r}) if os.path.isdir({str(ctx['submitted'])!r}) else [])\n"  # noqa: E501
-                "print('LEAKED' if any('def test_' in f or 'BEGIN SOLUTION' in f for f in found) else 'nothing read')\n"  # noqa: E501
+                f"      os.listdir({str(ctx['submitted'])!r}) if os.path.isdir({str(ctx['submitted'])!r}) else [])\n"
+                "print('LEAKED' if any('def test_' in f or 'BEGIN SOLUTION' in f for f in found) else 'nothing read')\n"
             ]
         ),
         "write_outside": dict(
@@ -195,7 +193,7 @@ def attacks(ctx: dict) -> dict[str, dict]:
             extra=[
                 "import json, os\nfake = json.dumps({'score': 100, 'tests': []})\n"
                 f"for p in {[str(p) for p in ctx['result_targets']]!r}:\n"
-                "    try:\n        os.makedirs(os.path.dirname(p), exist_ok=True)\n        open(p, 'w').write(fake)\n"  # noqa: E501
+                "    try:\n        os.makedirs(os.path.dirname(p), exist_ok=True)\n        open(p, 'w').write(fake)\n"
                 "    except OSError as e:\n        print('blocked', type(e).__name__)\n"
             ],
         ),

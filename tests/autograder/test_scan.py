@@ -31,7 +31,7 @@ def flagged(*cells: str) -> dict[str, list[str]]:
             "torch.nn.functional.softmax",
         ),
         (
-            "from torch.nn import functional\ndef softmax(x, dim=-1):\n    return functional.log_softmax(x, dim).exp()",  # noqa: E501
+            "from torch.nn import functional\ndef softmax(x, dim=-1):\n    return functional.log_softmax(x, dim).exp()",
             "torch.nn.functional.log_softmax",
         ),
         (

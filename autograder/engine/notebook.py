@@ -33,6 +33,15 @@ class LoadedNotebook:
     data: bytes
     cells: list[Cell]
     flags: list[str] = field(default_factory=list)
+    labels: dict[int, str] = field(default_factory=dict)  # cell index -> how feedback names the cell
+
+
+def cell_label(source: str, index: int) -> str:
+    """How feedback names a cell: JupyterLab shows no cell numbers, so by its first line."""
+    first = next((line.strip() for line in source.splitlines() if line.strip()), "")
+    if not first:
+        return f"the empty code cell {index + 1}"
+    return f'the cell starting "{first[:60]}{"..." if len(first) > 60 else ""}"'
 
 
 class SubmissionProblem(Exception):
@@ -75,7 +84,7 @@ def read_notebook(path: Path, manifest: Manifest, flags: list[str] | None = None
     raw_cells = _cells_of(raw, path.name, flags)
     test_sources = _test_cell_sources(manifest)
     budget = IPythonBudget()
-    cells = []
+    cells, labels = [], {}
     for index, cell in enumerate(raw_cells):
         if not isinstance(cell, dict) or cell.get("cell_type") != "code":
             continue
@@ -84,7 +93,8 @@ def read_notebook(path: Path, manifest: Manifest, flags: list[str] | None = None
         if _is_test_cell(metadata, source, test_sources) or _has_skip_tag(metadata, manifest.skip_tags):
             continue
         cells.append(Cell(index, neutralise_ipython(source, budget)))
-    return LoadedNotebook(path, hashlib.sha256(data).hexdigest(), data, cells, flags)
+        labels[index] = cell_label(source, index)
+    return LoadedNotebook(path, hashlib.sha256(data).hexdigest(), data, cells, flags, labels)
 
 
 def _read_regular_file(path: Path, max_bytes: int) -> bytes:

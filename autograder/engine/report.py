@@ -20,6 +20,7 @@ from typing import Any
 from ..results import GRADED, GRADER_ERROR, Outcome, SubmissionResult
 
 RECORD = "grading.json"
+KEY = "graded-from.json"  # what the record was graded from (assignment, submission hash, seed, graders): --resume
 
 
 def write_atomic(path: Path, text: str) -> None:
@@ -56,8 +57,19 @@ def gradescope_results(result: SubmissionResult) -> dict[str, Any]:
     }
 
 
+def score_line(result: SubmissionResult) -> str:
+    """The score, and the points still to come from hand grading (so 94 / 94 does not read as the whole)."""
+    line = f"Score: {result.score:g} / {result.max_score:g}"
+    if result.hand_graded_points:
+        line += (
+            f" autograded points; {result.hand_graded_points:g} more points (written answers) are graded by hand "
+            f"by the course staff, out of {result.max_score + result.hand_graded_points:g} in all"
+        )
+    return line
+
+
 def _summary_text(result: SubmissionResult) -> str:
-    lines = [f"Score: {result.score:g} / {result.max_score:g}"]
+    lines = [score_line(result)]
     if result.status != GRADED:
         lines.append(_status_line(result.status, result.message))
     lines += [f"Note: {note}" for note in result.notes]
@@ -74,7 +86,7 @@ def _status_line(status: str, message: str) -> str:
 
 
 def feedback_markdown(result: SubmissionResult) -> str:
-    out = [f"# Feedback: {result.assignment}", "", f"**Score: {result.score:g} / {result.max_score:g}**", ""]
+    out = [f"# Feedback: {result.assignment}", "", f"**{score_line(result)}**", ""]
     if result.status != GRADED:
         out += [_status_line(result.status, _md(result.message)), ""]
     for note in result.notes:
@@ -117,13 +129,28 @@ def feedback_html(markdown: str) -> str:
     )
 
 
-def write_student_outputs(out_dir: Path, result: SubmissionResult) -> None:
+def write_student_outputs(out_dir: Path, result: SubmissionResult, key: dict | None = None) -> None:
     folder = out_dir / result.student_id
     markdown = feedback_markdown(result)
+    (folder / RECORD).unlink(missing_ok=True)  # first: a half-rewritten student never counts as graded
     write_atomic(folder / "results.json", json.dumps(gradescope_results(result), indent=2))
     write_atomic(folder / "feedback.md", markdown)
     write_atomic(folder / "feedback.html", feedback_html(markdown))
+    if key is not None:
+        write_atomic(folder / KEY, json.dumps(key))
     write_atomic(folder / RECORD, json.dumps(result.to_dict(), indent=1))  # last: marks the student graded
+
+
+def read_key(folder: Path) -> dict | None:
+    """What a student's saved result was graded from, when it is complete (see :data:`KEY`); else None.
+    Only this small file is read: the process that forks graders never loads students' results."""
+    if not (folder / RECORD).is_file():
+        return None
+    try:
+        key = json.loads((folder / KEY).read_text())
+    except (OSError, ValueError):
+        return None
+    return key if isinstance(key, dict) else None
 
 
 def read_graded(out_dir: Path, assignment: str) -> dict[str, SubmissionResult]:

@@ -45,10 +45,22 @@ from pathlib import Path
 from course_lib.errors import CourseError
 
 from ..results import GRADER_ERROR, BatchResult, SubmissionResult
+from .layout import check_output_folder, find_students, require_some_submission, submission_sha256, tree_sha256
 from .manifest import Manifest, load_manifest
 from .supervisor import Task, supervise_and_exit
 
 SUPERVISOR_GRACE_SECONDS = 60.0
+
+
+class GradingInterrupted(CourseError):
+    """The batch was interrupted (Ctrl-C); what was finished is written, ``grades.csv`` included."""
+
+    def __init__(self, done: int, total: int, out: Path) -> None:
+        super().__init__(
+            f"interrupted after grading {done} of {total} submission(s); {out / 'grades.csv'} lists the students "
+            "graded so far. Run the same command with --resume to grade the rest."
+        )
+        self.done, self.total = done, total
 
 
 # --------------------------------------------------------------------------- public API
@@ -66,8 +78,8 @@ def grade_submission(
     manifest = load_manifest(assignment, graders_root)
     path = Path(path)
     hide = (str(path.parent.resolve()),) if path.is_file() or path.is_symlink() else (str(path.resolve()),)
-    results = _run_all(manifest, [Task(student_id, path, hide, folder=path.is_dir())], jobs=1, seed=seed)
-    return results[0]
+    task = Task(student_id, path, hide, folder=path.is_dir(), student_root=path if path.is_dir() else None)
+    return _run_all(manifest, [task], jobs=1, seed=seed)[0]
 
 
 def grade_batch(
@@ -88,29 +100,63 @@ def grade_batch(
     ``on_start(n)`` is called with the number of submissions to grade, ``on_result(student_id)`` as each
     one is written. While grading, this process holds no student's results: each supervisor writes its own
     student's files, so no worker (a fork of this process) can find another student's grades in memory.
+    With ``resume``, a student whose saved result is for this assignment, these graders, this seed and the
+    very same submission is not graded again; one whose submission changed is (``BatchResult.regraded``).
+    Ctrl-C raises :class:`GradingInterrupted` after writing ``grades.csv`` for the students done.
     """
-    from .report import RECORD, read_graded, write_grades_csv
+    from .report import read_key, write_grades_csv
 
     manifest = load_manifest(assignment, graders_root)
     submitted, out = Path(submitted_dir), Path(out_dir)
-    if not submitted.is_dir():
-        raise CourseError(f"submitted folder {submitted} does not exist")
-    all_students = sorted(p.name for p in submitted.iterdir() if p.is_dir() and not p.name.startswith("."))
-    wanted = list(students) if students else all_students
-    unknown = sorted(set(wanted) - set(all_students))
+    found = {s.student_id: s for s in find_students(submitted, assignment, manifest.notebook)}
+    check_output_folder(submitted, out)
+    wanted = list(dict.fromkeys(students)) if students else list(found)
+    unknown = sorted(set(wanted) - set(found))
     if unknown:
         raise CourseError(f"no submission folder for student(s) {', '.join(unknown)} in {submitted}")
+    require_some_submission(list(found.values()), submitted, assignment, manifest.notebook)
+    grader = tree_sha256(manifest.grader_dir)
+    keys = {s: submission_key(assignment, submission_sha256(found[s].folder), seed, grader) for s in wanted}
+    saved = {s: read_key(out / s) for s in wanted}
+    others = sorted({k["assignment"] for k in saved.values() if k and k.get("assignment") != assignment})
+    if others:
+        raise CourseError(
+            f"{out} holds results of another assignment ({', '.join(others)}); use one --out folder per assignment"
+        )
+    skipped = [s for s in wanted if resume and saved[s] == keys[s]]
+    regraded = [s for s in wanted if resume and saved[s] is not None and saved[s] != keys[s]]
     out.mkdir(parents=True, exist_ok=True)
-    skipped = [s for s in wanted if resume and (out / s / RECORD).is_file()]  # written last: complete
     hide = tuple(str(p.resolve()) for p in (submitted, out))
-    tasks = [Task(s, submitted / s / assignment, hide, out_dir=out) for s in wanted if s not in skipped]
+    tasks = [
+        Task(s, found[s].folder, hide, out_dir=out, student_root=submitted / s, key=keys[s])
+        for s in wanted
+        if s not in skipped
+    ]
     if on_start:
         on_start(len(tasks))
-    _run_all(manifest, tasks, jobs=jobs or os.cpu_count() or 1, seed=seed, on_result=on_result)
+    try:
+        _run_all(manifest, tasks, jobs=jobs or os.cpu_count() or 1, seed=seed, on_result=on_result)
+    except KeyboardInterrupt:  # the supervisors are stopped; those that wrote their student's files count
+        finished_now = [t.student_id for t in tasks if read_key(out / t.student_id) == t.key]
+        write_grades_csv(out, _batch_result(assignment, out, [], [], []).results)
+        raise GradingInterrupted(len(finished_now), len(tasks), out) from None
+    batch = _batch_result(assignment, out, [t.student_id for t in tasks], skipped, regraded)
+    write_grades_csv(out, batch.results)
+    return batch
+
+
+def submission_key(assignment: str, submission: str, seed: int, grader: str) -> dict:
+    """What a saved result was graded from: another key means grade again (``--resume``)."""
+    return {"assignment": assignment, "submission_sha256": submission, "seed": seed, "graders_sha256": grader}
+
+
+def _batch_result(
+    assignment: str, out: Path, graded_now: list[str], skipped: list[str], regraded: list[str]
+) -> BatchResult:
+    from .report import read_graded
+
     everyone = read_graded(out, assignment)
-    results = [everyone[s] for s in sorted(everyone)]
-    write_grades_csv(out, results)
-    return BatchResult(assignment, out, results, [t.student_id for t in tasks], skipped)
+    return BatchResult(assignment, out, [everyone[s] for s in sorted(everyone)], graded_now, skipped, regraded)
 
 
 # --------------------------------------------------------------------------- the warm runner
@@ -214,5 +260,6 @@ def _read_result(path: Path, task: Task, manifest: Manifest, exit_text: str, sta
             GRADER_ERROR,
             message=f"the grading process {exit_text} before finishing",
             max_score=manifest.total_points,
+            hand_graded_points=manifest.hand_graded_points,
             execution_time=time.monotonic() - started,
         )

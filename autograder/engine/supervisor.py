@@ -10,9 +10,12 @@ writes its own student's files.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 import os
+import re
+import signal
 import sys
 import tempfile
 import time
@@ -20,7 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..paths import GRADERS_DIR, PACKAGE_DIR
-from ..results import GRADED, GRADER_ERROR, Outcome, SubmissionResult, TestResult
+from ..results import GRADED, GRADER_ERROR, Outcome, Status, SubmissionResult, TestResult
+from .layout import symlink_in
 from .manifest import Manifest
 from .notebook import LoadedNotebook
 from .plugin import GradingPlugin, test_name
@@ -53,10 +57,13 @@ class Task:
     hide: tuple[str, ...]
     folder: bool = True  # path names the folder (it may be missing), not the notebook
     out_dir: Path | None = None  # where the supervisor writes this student's outputs (batch grading)
+    student_root: Path | None = None  # the student's own folder: no symbolic link may be in it
+    key: dict | None = None  # what the result is graded from, saved with it for --resume (batch grading)
 
 
 def supervise_and_exit(manifest: Manifest, task: Task, uid: int | None, seed: int, result_path: Path) -> None:
     code = 0
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the runner's: it stops us and writes what is done
     try:
         devnull = os.open(os.devnull, os.O_RDWR)
         for fd in (0, 1, 2):
@@ -69,7 +76,7 @@ def supervise_and_exit(manifest: Manifest, task: Task, uid: int | None, seed: in
         if task.out_dir is not None:
             from .report import write_student_outputs
 
-            write_student_outputs(task.out_dir, result)
+            write_student_outputs(task.out_dir, result, task.key)
         tmp = result_path.with_suffix(".tmp")
         tmp.write_text(json.dumps(result.to_dict()) if task.out_dir is None else "written")
         os.replace(tmp, result_path)
@@ -89,8 +96,21 @@ def supervise(manifest: Manifest, task: Task, uid: int | None, seed: int) -> Sub
 
     torch.set_num_threads(1)  # --jobs supervisors share the cores
     started = time.monotonic()
-    base = SubmissionResult(task.student_id, manifest.assignment, GRADED, max_score=manifest.total_points)
+    base = SubmissionResult(
+        task.student_id,
+        manifest.assignment,
+        GRADED,
+        max_score=manifest.total_points,
+        hand_graded_points=manifest.hand_graded_points,
+    )
     try:
+        link = symlink_in(task.path, task.student_root) if task.student_root is not None else None
+        if link is not None:
+            raise SubmissionProblem(
+                Status.SYMLINK,
+                f"your submission contains a symbolic link ({link}); it was not graded. Submit the files "
+                "themselves, not links to them",
+            )
         if task.folder:
             path, flags = find_notebook(task.path, manifest)
         else:
@@ -169,6 +189,21 @@ def _hidden_dirs(manifest: Manifest, task: Task) -> tuple[str, ...]:
     return tuple(d for d in dict.fromkeys(hide) if not any(_within(n, Path(d)) for n in needed))
 
 
+_CELL_LINE = re.compile(r"\(cell (\d+), line (\d+)\)")
+_CELL = re.compile(r"\bcell (\d+)\b")
+
+
+def _cell_error(labels: dict[int, str], index: int, text: str) -> str:
+    """``the cell starting "...": ValueError: oops (line 3)``: the label already says which cell."""
+    label = labels.get(index, f"cell {index + 1}")
+    return f"{label}: {_CELL_LINE.sub(lambda m: f'(line {m[2]})', text)}"
+
+
+def _name_cells(text: str, labels: dict[int, str]) -> str:
+    """``cell 8`` (counted from 1 over all cells, which JupyterLab does not show) -> the cell's label."""
+    return _CELL.sub(lambda m: labels.get(int(m[1]) - 1, m[0]), text)
+
+
 def _within(path: Path, folder: Path) -> bool:
     return path == folder or folder in path.parents
 
@@ -210,16 +245,17 @@ def _assemble(
     if session.cell_errors:
         flags.append("cell_errors")
     flags += sorted(session.events)
-    cell_errors = [f"cell {i + 1}: {text}" for i, text in sorted(session.cell_errors.items())]
+    name_cells = functools.partial(_name_cells, labels=loaded.labels)
+    cell_errors = [_cell_error(loaded.labels, i, text) for i, text in sorted(session.cell_errors.items())]
     return dataclasses.replace(
         base,
         status=status,
         message=message,
         score=0.0 if broken_suite else sum(t.score for t in tests),
-        tests=tests,
+        tests=[dataclasses.replace(t, message=name_cells(t.message)) for t in tests],
         flags=flags,
         cell_errors=cell_errors,
-        notes=list(session.notes),
+        notes=[name_cells(note) for note in session.notes],
         scan_findings=[f.describe() for f in scan.findings] + scan.syntax_errors,
         grader_errors=grader_errors,
         output=_cap("\n".join(session.outputs), manifest.limits.output_kb * 1024),

@@ -2,7 +2,7 @@
 
 Everything here runs in the worker process, after :func:`autograder.sandbox.enter_sandbox`. It is our code,
 but it shares the process with student code, so the trusted side believes nothing it says: it only
-reads plain values (see :mod:`autograder.protocol`) and compares them itself.
+reads plain values (see :mod:`autograder.sandbox.protocol`) and compares them itself.
 
 Events sent while the notebook runs::
 

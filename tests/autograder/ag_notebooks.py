@@ -16,6 +16,8 @@ from pathlib import Path
 import nbformat
 from nbformat.v4 import new_code_cell
 
+from autograder.authoring.nbmeta import cell_by_grade_id
+from autograder.authoring.nbmeta import grade_id as nbmeta_grade_id
 from autograder.authoring.samples import clear_solutions, fill_stubs, solutions
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -43,7 +45,7 @@ def release() -> nbformat.NotebookNode:
 
 
 def cell_source(nb: nbformat.NotebookNode, grade_id: str) -> str:
-    return next(c.source for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id)
+    return cell_by_grade_id(nb, grade_id).source
 
 
 SOFTMAX_OK = cell_source(solution(), "softmax")
@@ -62,7 +64,7 @@ def submission(
     nb = release()
     cells = []
     for cell in nb.cells:
-        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        grade_id = nbmeta_grade_id(cell)
         if grade_id == "softmax":
             if softmax is None:
                 continue

@@ -2,7 +2,7 @@
 
 run_autograder is run as Gradescope would (the executable script from the unzipped archive), with the
 ``/autograder`` root moved to a temp dir by ``$AUTOGRADER_ROOT``; ``setup.sh`` (a pip install of the bundled
-wheel) is not run here, the checkout's own install stands in for it.
+wheels) is not run here, the checkout's own install stands in for it.
 """
 
 from __future__ import annotations
@@ -100,24 +100,30 @@ def unzipped(tmp_path_factory) -> Path:
     return source
 
 
-def test_zip_holds_setup_runner_constraints_and_the_wheel_with_graders(unzipped: Path) -> None:
+def test_zip_holds_setup_runner_constraints_and_the_two_wheels(unzipped: Path) -> None:
     names = sorted(p.name for p in unzipped.iterdir())
-    wheels = [n for n in names if n.endswith(".whl")]
-    assert len(wheels) == 1 and {"setup.sh", "run_autograder", "constraints.txt"} <= set(names)
+    wheels = {n.split("-")[0]: n for n in names if n.endswith(".whl")}
+    assert sorted(wheels) == ["llm_course", "llm_course_grader"]
+    assert {"setup.sh", "run_autograder", "constraints.txt"} <= set(names)
     for script in ("setup.sh", "run_autograder"):
         assert os.access(unzipped / script, os.X_OK), f"{script} must be executable"
         syntax = subprocess.run(["bash", "-n", str(unzipped / script)], capture_output=True, text=True)
         assert syntax.returncode == 0, f"{script}: {syntax.stderr}"
     assert "constraints.txt" in (unzipped / "setup.sh").read_text()
-    with zipfile.ZipFile(unzipped / wheels[0]) as wheel:
-        packaged = set(wheel.namelist())
+    packaged = {}
+    for name, wheel in wheels.items():
+        with zipfile.ZipFile(unzipped / wheel) as zf:
+            packaged[name] = {n for n in zf.namelist() if ".dist-info/" not in n}
     graders = {
         p.relative_to(COURSE_ROOT.parent).as_posix()
-        for p in (COURSE_ROOT.parent / "autograder" / "graders" / A0).rglob("*")
+        for p in (COURSE_ROOT.parent / "autograder" / "graders").rglob("*")
         if p.is_file() and "__pycache__" not in p.parts
     }
-    assert graders and graders <= packaged, f"hidden graders missing from the wheel: {graders - packaged}"
-    assert not any(name.startswith("assignments/") for name in packaged), "no instructor notebooks shipped"
+    assert graders and graders <= packaged["llm_course_grader"], graders - packaged["llm_course_grader"]
+    assert {n.split("/")[0] for n in packaged["llm_course_grader"]} == {"autograder"}
+    # what students install: course_lib and nothing of the grader, its hidden tests or the answer keys
+    assert {n.split("/")[0] for n in packaged["llm_course"]} == {"course_lib"}
+    assert "course_lib/ngram.py" in packaged["llm_course"]
 
 
 def run_autograder(unzipped: Path, root: Path) -> dict:

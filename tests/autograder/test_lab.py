@@ -1,4 +1,5 @@
-"""`make lab` brings JupyterLab up: started headless on a free port, polled with its token, stopped."""
+"""`make lab` brings JupyterLab up with a working formgrader: started headless on a free port, polled with its
+token, asked for the course's assignments and students through formgrader's HTTP API, stopped."""
 
 from __future__ import annotations
 
@@ -25,8 +26,22 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def api(port: int, token: str, path: str):
+    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", headers={"Authorization": f"token {token}"})
+    with urllib.request.urlopen(request, timeout=60) as response:
+        return json.load(response)
+
+
+def test_make_lab_as_root_says_what_to_do() -> None:
+    # LAB_UID=0 stands for running as root, whoever runs the tests; nothing is started
+    venv = Path(sys.prefix)
+    command = ["make", "-s", "-o", f"{venv}/.installed", "lab", f"VENV={venv}", "LAB_UID=0", "LAB_ARGS=--no-browser"]
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert done.returncode != 0 and "make lab LAB_ARGS=--allow-root" in done.stderr, done.stderr
+
+
 @pytest.mark.slow
-def test_make_lab_serves_jupyterlab(tmp_path: Path) -> None:
+def test_make_lab_serves_jupyterlab_with_formgrader(tmp_path: Path) -> None:
     port, token = free_port(), secrets.token_hex(16)
     venv = Path(sys.prefix)
     lab_args = (
@@ -60,6 +75,11 @@ def test_make_lab_serves_jupyterlab(tmp_path: Path) -> None:
         # the lab page itself is served
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/lab?token={token}", timeout=10) as response:
             assert b"JupyterLab" in response.read()
+        # formgrader finds the course root (nbgrader_config.py) and its gradebook (alembic on PATH)
+        assignments = api(port, token, "/formgrader/api/assignments")
+        assert {"a0_warmup", "a1_ngrams"} <= {a["name"] for a in assignments}, assignments
+        assert isinstance(api(port, token, "/formgrader/api/students"), list)
+        assert not (ROOT / "gradebook.db").exists(), "a stray gradebook at the repository root"
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         try:

@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 PARALLEL ?= -n auto --dist loadfile
 PYTEST := OMP_NUM_THREADS=1 $(BIN)/python -m pytest
 
-.PHONY: help install lab test test-fast test-mutants lint demo site slides clean
+.PHONY: help install lab test test-fast test-mutants lint typecheck demo site slides clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -46,6 +46,9 @@ LINTED := course_lib autograder tests bench conftest.py nbgrader_config.py assig
 lint: $(STAMP)  ## ruff lint and format check over the package, tests and benchmarks
 	$(BIN)/ruff check $(LINTED)
 	$(BIN)/ruff format --check $(LINTED)
+
+typecheck: $(STAMP)  ## mypy over course_lib and autograder (settings and the per-module ratchet in pyproject.toml)
+	$(BIN)/mypy
 
 site: $(STAMP)  ## execute lectures and answer keys into a static HTML site, build/site/ (offline, local MathJax)
 	PYTHONPATH=$(CURDIR) OMP_NUM_THREADS=1 $(BIN)/python -m course_lib.site --out build/site

@@ -44,7 +44,7 @@ def icl() -> None:
 
 def sweep(widths=(16, 32, 48, 64), budgets=(3e10, 1e11, 3e11), block=32, batch=16) -> tuple[np.ndarray, ...]:
     text = load_corpus("pydocs")
-    tokenizer = CharTokenizer.fit(text)
+    tokenizer = CharTokenizer.train(text)
     ids = torch.tensor(tokenizer.encode(text), dtype=torch.long)
     train_ids, val_ids = train_val_split(ids, 0.05)
     runs = []

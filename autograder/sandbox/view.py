@@ -153,6 +153,13 @@ def enter_view(view: View) -> None:
     _mount("none", "/", None, MS_REC | MS_PRIVATE)
     stage = next(s for s in STAGING if os.path.isdir(s) and not any(_within(t, s) for t in view.trees))
     _mount("tmpfs", stage, "tmpfs", MS_NOSUID | MS_NODEV, "size=16m,mode=0755")
+    # the private scratch folders first, then the trees: a checkout or venv under /tmp is grafted inside the
+    # fresh /tmp, not hidden by it
+    for path, mode in (("/tmp", "1777"), ("/var/tmp", "1777"), ("/dev/shm", "1777"), ("/run", "0755")):
+        os.makedirs(stage + path, exist_ok=True)
+        _mount("tmpfs", stage + path, "tmpfs", MS_NOSUID | MS_NODEV, f"size=64m,mode={mode}")
+    os.makedirs(f"{stage}/run/lock", exist_ok=True)
+    os.chmod(f"{stage}/run/lock", 0o1777)
     for tree in view.trees:
         _graft(tree, stage, view.absent)
     for name in ETC_FILES:
@@ -165,11 +172,6 @@ def enter_view(view: View) -> None:
     for name, target in (("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"), ("stdout", "/proc/self/fd/1")):
         os.symlink(target, f"{stage}/dev/{name}")
     os.symlink("/proc/self/fd/2", f"{stage}/dev/stderr")
-    for path, mode in (("/tmp", "1777"), ("/var/tmp", "1777"), ("/dev/shm", "1777"), ("/run", "0755")):
-        os.makedirs(stage + path, exist_ok=True)
-        _mount("tmpfs", stage + path, "tmpfs", MS_NOSUID | MS_NODEV, f"size=64m,mode={mode}")
-    os.makedirs(f"{stage}/run/lock", exist_ok=True)
-    os.chmod(f"{stage}/run/lock", 0o1777)
     os.makedirs(f"{stage}/proc", exist_ok=True)
     if os.getpid() == 1:  # init of our own PID namespace: a /proc that shows only our processes
         _mount("proc", f"{stage}/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)

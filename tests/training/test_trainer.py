@@ -166,6 +166,15 @@ def test_metrics_log_and_resume_truncation(tiny_lm_factory, token_data, tmp_path
     )
 
 
+@pytest.fixture
+def terminal_sigint():
+    """Ctrl-C behaves as in a terminal, whatever started pytest (a background job inherits SIGINT ignored)."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
+@pytest.mark.usefixtures("terminal_sigint")
 def test_ctrl_c_finishes_the_step_saves_and_resumes_exactly(tiny_lm_factory, token_data, tmp_path, monkeypatch):
     straight = make_trainer(tiny_lm_factory, token_data)
     straight.fit()

@@ -192,6 +192,8 @@ def test_an_interrupted_batch_says_how_far_it_got_and_writes_grades_csv(tmp_path
         stderr=subprocess.PIPE,
         text=True,
         start_new_session=True,  # its own process group: Ctrl-C reaches the grader and everything it started
+        # Ctrl-C as in a terminal, even when pytest runs as a background job (which starts with SIGINT ignored)
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     deadline = time.monotonic() + 300
     while not list(out.glob("*/grading.json")) and time.monotonic() < deadline and process.poll() is None:

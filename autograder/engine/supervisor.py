@@ -136,6 +136,10 @@ def supervise(manifest: Manifest, task: Task, uid: int | None, seed: int) -> Sub
     plugin = GradingPlugin(session, scan, base_seed)
     try:
         os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
+        # pytest imports each grader file by its basename: a module of that name already imported here (a test
+        # file of the course's own suite that shares it, when grading runs inside pytest) must not stand in for it
+        for path in manifest.grader_dir.glob("*.py"):
+            sys.modules.pop(path.stem, None)
         with tempfile.NamedTemporaryFile("w", suffix=".ini") as ini:
             ini.write("[pytest]\n")
             ini.flush()

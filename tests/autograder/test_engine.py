@@ -293,3 +293,24 @@ def test_an_object_that_lies_about_its_class_is_still_charged_to_its_class(tmp_p
     result = grade_submission("spoof", path, graders_root=tmp_path / "graders")
     assert [t.kind for t in result.tests] == ["crashed", "not_run", "not_run", "not_run"], result.tests
     assert "Innocent1.boom(...)" in result.tests[0].message and "`Spoof`" in result.tests[1].message
+
+
+@pytest.mark.slow
+def test_a_module_already_imported_under_a_grader_files_name_does_not_stand_in_for_it(tmp_path, monkeypatch):
+    """Grading inside pytest (the mutation suites) after a course test file of the same basename was imported
+    (tests/evaluation/test_icl.py and A5's grader test_icl.py) collected nothing: "import file mismatch"."""
+    notebook = one_cell_assignment(
+        tmp_path,
+        "same_name",
+        ["double"],
+        1,
+        "import pytest\n\n@pytest.mark.points(1)\ndef test_double(student):\n    assert student.double(2) == 4\n",
+        "def double(x):\n    return 2 * x\n",
+    )
+    impostor = tmp_path / "elsewhere" / "test_same_name.py"
+    impostor.parent.mkdir()
+    impostor.write_text("")
+    monkeypatch.syspath_prepend(str(impostor.parent))
+    __import__("test_same_name")  # as the course's own suite would have imported its file of that name
+    result = grade_submission("same_name", notebook, graders_root=tmp_path / "graders")
+    assert (result.status, result.score) == (GRADED, 1), result.grader_errors

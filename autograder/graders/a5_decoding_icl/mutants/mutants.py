@@ -99,7 +99,8 @@ MUTANTS: tuple[Mutant, ...] = (
         "beam_search",
         "        rows = torch.tensor(parents)\n",
         "        rows = torch.arange(len(parents)).clamp(max=cache[0][0].size(0) - 1)\n",
-        ("test_beam_search_narrow_beams_follow_the_rules",),
+        # the narrow-beam test shows it on some draws only: the best hypothesis often descends from row 0
+        ("test_beam_search_length_penalty",),
     ),
     Mutant(
         "no_length_normalisation",

@@ -185,3 +185,25 @@ def test_sentiment_prefers_staged_sst2(monkeypatch):
     monkeypatch.setenv("COURSE_DATA_DIR", str(staged))
     train, dev, source = load_sentiment(n_train=100)
     assert source == SST2 and len(train) == 100 and len(dev) == 872
+
+
+@needs_minilm
+def test_scratch_vs_pretrained_fine_tunes_both_and_pretrains_one(tokenizer, monkeypatch):
+    seen = []
+    original = finetune.finetune
+
+    def spy(model, *args, **kw):  # record the encoder each fine-tuning run starts from
+        seen.append({k: v.clone() for k, v in model.bert.state_dict().items() if not k.startswith("pooler")})
+        return original(model, *args, **kw)
+
+    monkeypatch.setattr(finetune, "finetune", spy)
+    data = list(enumerate(TEXTS[:2])) * 4
+    accuracies, losses = finetune.scratch_vs_pretrained(
+        tiny(tokenizer.vocab_size), tokenizer, TEXTS, data, data, mlm_steps=5, epochs=1
+    )
+    assert set(accuracies) == {"scratch", "MLM-pretrained"} and all(0 <= a <= 1 for a in accuracies.values())
+    assert len(losses) == 5 and len(seen) == 2
+    torch.manual_seed(0)
+    fresh = BertModel(tiny(tokenizer.vocab_size)).state_dict()
+    assert all(torch.equal(seen[0][k], fresh[k]) for k in seen[0]), "scratch: the random initialisation"
+    assert not torch.equal(seen[1]["encoder.layer.0.output.dense.weight"], fresh["encoder.layer.0.output.dense.weight"])

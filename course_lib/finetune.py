@@ -26,16 +26,23 @@ def batches(tokenizer: BertTokenizer, texts: Sequence[str], batch_size: int = 32
 
 
 @torch.no_grad()
+def sentence_features(model: BertModel, tokenizer: BertTokenizer, texts: Sequence[str], **kw) -> dict[str, Tensor]:
+    """Frozen sentence features from one forward pass: ``{"cls": (N, d), "mean": (N, d)}``, the ``[CLS]`` hidden
+    state and the mean over real tokens (padding excluded)."""
+    model.eval()
+    cls, mean = [], []
+    for batch in batches(tokenizer, texts, **kw):
+        hidden = model(**batch).last_hidden_state
+        cls.append(hidden[:, 0])
+        mean.append(mean_pool(hidden, batch["attention_mask"]))
+    return {"cls": torch.cat(cls), "mean": torch.cat(mean)}
+
+
 def encode(model: BertModel, tokenizer: BertTokenizer, texts: Sequence[str], pooling: str = "mean", **kw) -> Tensor:
     """Frozen sentence features ``(N, d)``: the ``[CLS]`` hidden state, or the mean over real tokens."""
     if pooling not in POOLINGS:
         raise ValueError(f"pooling must be one of {POOLINGS}, got {pooling!r}")
-    model.eval()
-    out = []
-    for batch in batches(tokenizer, texts, **kw):
-        hidden = model(**batch).last_hidden_state
-        out.append(hidden[:, 0] if pooling == "cls" else mean_pool(hidden, batch["attention_mask"]))
-    return torch.cat(out)
+    return sentence_features(model, tokenizer, texts, **kw)[pooling]
 
 
 def train_linear_probe(

@@ -50,6 +50,9 @@ def test_encode_pools_cls_or_mean(tokenizer):
     )
     with pytest.raises(ValueError, match="pooling"):
         finetune.encode(model, tokenizer, TEXTS, "max")
+    both = finetune.sentence_features(model, tokenizer, TEXTS, batch_size=3)
+    assert torch.allclose(both["cls"], hidden[:, 0], atol=1e-6)
+    assert torch.allclose(both["mean"], mean_pool(hidden, batch["attention_mask"]), atol=1e-6)
 
 
 @needs_minilm

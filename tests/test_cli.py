@@ -140,6 +140,25 @@ def test_commands_from_entry_points_are_registered(monkeypatch) -> None:
     assert cli.main(["plugged"]) == 7 and seen == [True]
 
 
+def test_a_plugin_that_cannot_be_imported_is_skipped_with_one_warning(tmp_path: Path) -> None:
+    # an installed distribution whose llmcourse.commands entry point names a module that is not there
+    # (a broken or half-uninstalled package) must not take the other commands down with it
+    info = tmp_path / "broken_plugin-0.1.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: broken-plugin\nVersion: 0.1\n")
+    (info / "entry_points.txt").write_text("[llmcourse.commands]\nbroken = no_such_module_for_llmcourse:register\n")
+    env = {"PYTHONPATH": os.pathsep.join(filter(None, [str(tmp_path), os.environ.get("PYTHONPATH")]))}
+
+    listed = llmcourse("list", env=env)
+    assert listed.returncode == 0, listed.stderr
+    warnings = [line for line in listed.stderr.splitlines() if "warning" in line]
+    assert len(warnings) == 1 and "Traceback" not in listed.stderr, listed.stderr
+    assert "broken-plugin" in warnings[0]
+    assert "ModuleNotFoundError: No module named 'no_such_module_for_llmcourse'" in warnings[0]
+    grader = llmcourse("grade", "--help", env=env)  # the grader's commands come from an entry point too
+    assert grader.returncode == 0 and "usage: llmcourse grade" in grader.stdout, grader.stderr
+
+
 def test_list_shows_lectures_and_assignments() -> None:
     from course_lib.course_map import course_entries
 

@@ -90,6 +90,26 @@ def test_doctor_exits_non_zero_with_one_line_per_problem(tmp_path: Path) -> None
     assert "Traceback" not in result.stderr
 
 
+def test_doctor_flags_an_enabled_lab_extension_built_for_another_jupyterlab(tmp_path: Path) -> None:
+    # a federated extension built against JupyterLab 3, as jupyterlab-mathjax3 is, in a data dir of its own
+    extension = tmp_path / "labextensions" / "@fake" / "lab3-extension"
+    extension.mkdir(parents=True)
+    (extension / "package.json").write_text(
+        json.dumps(
+            {
+                "name": "@fake/lab3-extension",
+                "version": "1.0.0",
+                "dependencies": {"@jupyterlab/application": "^3.2.8"},
+                "jupyterlab": {"extension": True, "_build": {"load": "static/remoteEntry.js", "extension": "./ext"}},
+            }
+        )
+    )
+    result = llmcourse("doctor", env={"COURSE_DEVICE": "cpu", "JUPYTER_DATA_DIR": str(tmp_path)})
+    assert result.returncode == 1 and "@fake/lab3-extension 1.0.0: enabled, INCOMPATIBLE" in result.stdout
+    problems = [line for line in result.stderr.splitlines() if line.startswith("problem:") and "@fake" in line]
+    assert len(problems) == 1 and problems[0].endswith("jupyter labextension disable @fake/lab3-extension")
+
+
 def test_course_lib_never_imports_the_grader() -> None:
     # the library students install must not depend on the grader: no `import autograder...` anywhere in it,
     # not even inside a function (the grader's commands come in through the llmcourse.commands entry points)

@@ -88,7 +88,7 @@ def _register_sweep(subparsers: argparse._SubParsersAction) -> None:
 
     sweep = subparsers.add_parser(
         "sweep",
-        help="train a grid of model sizes x token budgets and write one result row per run (scaling laws)",
+        help="train a grid of model sizes x token (or compute) budgets and write one result row per run (scaling laws)",
         description="Train every point of a grid (a JSON file, or a built-in grid: "
         f"{', '.join(PRESET_GRIDS)}) and append one row per finished run to DIR/results.jsonl and "
         "DIR/results.csv: N (non-embedding parameters), D (tokens), C = 6ND, final train/val loss, wall time. "

@@ -12,7 +12,12 @@ A grid is JSON (a file, or a built-in name from :data:`PRESET_GRIDS`)::
       "tokens": [200000, 400000, 800000] # training budgets D; steps = ceil(D / tokens_per_step)
     }
 
-Every (model, tokens) pair is one run in ``OUT/MODEL-TOKENS/`` (an ordinary run directory). When a run finishes,
+or, for IsoFLOP profiles (Hoffmann et al.'s Approach 2), compute budgets instead of token budgets::
+
+      "flops": [3e10, 1e11, 3e11]        # C; each size trains on D = C / 6N tokens (N as in the rows below)
+
+Every (model, tokens) pair is one run in ``OUT/MODEL-TOKENS/``, every (model, flops) pair one in
+``OUT/MODEL-FLOPS/`` (``s-3e11``: an ordinary run directory). When a run finishes,
 one row is appended to ``OUT/results.jsonl`` and ``OUT/results.csv`` is rewritten from it. Row fields
 (:data:`ROW_FIELDS`):
 
@@ -25,6 +30,10 @@ one row is appended to ``OUT/results.jsonl`` and ``OUT/results.csv`` is rewritte
 - ``wall_s``: training seconds (continuing across interruptions); ``seed``.
 
 Rerunning the same command skips points that have a row and resumes a point whose run stopped midway.
+
+Sweeps that lectures plot are committed next to this module (:data:`PUBLISHED_DIR`): ``NAME.csv``, the
+``results.csv`` of ``llmcourse sweep --grid NAME``, and ``NAME.json``, how it was made (the grid, the command, the
+machine, the date); :func:`published_results` reads both.
 """
 
 from __future__ import annotations
@@ -39,6 +48,7 @@ from typing import Any
 from course_lib.errors import CourseError
 from course_lib.files import atomic_write
 
+PUBLISHED_DIR = Path(__file__).parent / "sweeps"
 RESULTS_JSONL = "results.jsonl"
 RESULTS_CSV = "results.csv"
 ROW_FIELDS = (
@@ -95,6 +105,20 @@ PRESET_GRIDS: dict[str, dict[str, Any]] = {
         },
         "tokens": [640, 1280],
     },
+    # IsoFLOP profiles for lecture 11, whose results are committed in sweeps/cpu-isoflop.csv (and .json, how they
+    # were made): seven widths of a 2-layer character GPT, each trained at three compute budgets on tinyshakespeare.
+    # The learning rate is high for tiny models, which would otherwise need far more steps to leave the bigram stage.
+    "cpu-isoflop": {
+        "corpus": "tinyshakespeare",
+        "tokenizer": "char",
+        "preset": "cpu-tiny",
+        "train": {**_CPU_TRAIN, "max_lr": 1e-2, "min_lr": 1e-3, "warmup_steps": 50, "eval_batches": 16},
+        "models": {
+            f"d{width}": {"block_size": 64, "n_layers": 2, "n_heads": width // 8, "d_model": width}
+            for width in (12, 16, 24, 32, 48, 64, 96)
+        },
+        "flops": [1e11, 3e11, 1e12],
+    },
     # one GPU (minutes per point): 5 sizes x 4 budgets of tinyshakespeare characters
     "gpu": {
         "corpus": "tinyshakespeare",
@@ -124,19 +148,60 @@ def load_grid(grid: str | os.PathLike) -> dict[str, Any]:
         spec = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as err:
         raise CourseError(f"--grid {str(path)!r} is not valid JSON: {err}") from None
-    for key in ("models", "tokens"):
-        if not spec.get(key):
-            raise CourseError(f"--grid {str(path)!r} needs a non-empty {key!r}")
+    if not spec.get("models"):
+        raise CourseError(f"--grid {str(path)!r} needs a non-empty 'models'")
+    if bool(spec.get("tokens")) == bool(spec.get("flops")):
+        raise CourseError(f"--grid {str(path)!r} needs a non-empty 'tokens' or 'flops' (one of them)")
     return spec
 
 
-def grid_points(grid: dict[str, Any]) -> list[tuple[str, dict[str, Any], int]]:
-    """``(run name, model fields, token budget)`` for every point, smallest model and budget first."""
-    return [
-        (f"{name}-{tokens}", fields, int(tokens))
+def flops_name(flops: float) -> str:
+    """A compute budget as it appears in run names: ``3e+11`` -> ``3e11``."""
+    return f"{float(flops):.3g}".replace("e+", "e")
+
+
+def grid_points(grid: dict[str, Any], n_params: dict[str, int] | None = None) -> list[tuple[str, dict[str, Any], int]]:
+    """``(run name, model fields, token budget)`` for every point: by size then budget (``tokens`` grids), by
+    budget then size (``flops`` grids).
+
+    A ``flops`` grid needs ``n_params`` (:func:`model_sizes`): a size's token budget at compute ``C`` is
+    ``round(C / 6N)``.
+    """
+    if "flops" not in grid:
+        return [
+            (f"{name}-{tokens}", fields, int(tokens))
+            for name, fields in grid["models"].items()
+            for tokens in grid["tokens"]
+        ]
+    if n_params is None:
+        raise CourseError("a 'flops' grid needs the models' parameter counts (model_sizes(grid))")
+    return [  # budget by budget, so that each IsoFLOP profile is complete as early as possible
+        (f"{name}-{flops_name(flops)}", fields, round(flops / (6 * n_params[name])))
+        for flops in grid["flops"]
         for name, fields in grid["models"].items()
-        for tokens in grid["tokens"]
     ]
+
+
+def model_sizes(grid: dict[str, Any]) -> dict[str, int]:
+    """``N`` (non-embedding parameters, as in the rows) of each size of ``grid``, built on its vocabulary."""
+    from course_lib.data import load_corpus
+    from course_lib.data.token_files import read_meta
+    from course_lib.tokenizers.registry import build_tokenizer, tokenizer_from_state
+    from course_lib.training.gpt_run import DEFAULT_CORPUS
+    from course_lib.training.models import get_model_kind, non_embedding_params
+    from course_lib.training.presets import get_preset
+
+    base = get_preset(grid.get("preset", "cpu-tiny"))
+    if "data" in grid:
+        vocab_size = tokenizer_from_state(read_meta(grid["data"])["tokenizer"]).vocab_size
+    else:
+        corpus = grid.get("corpus") or DEFAULT_CORPUS
+        vocab_size = build_tokenizer(grid.get("tokenizer") or "char", load_corpus(corpus)).vocab_size
+    kind = get_model_kind(base.kind)
+    return {
+        name: non_embedding_params(kind, kind.build(kind.make_config(vocab_size, {**base.model, **fields})))
+        for name, fields in grid["models"].items()
+    }
 
 
 def read_rows(out: str | os.PathLike) -> list[dict[str, Any]]:
@@ -144,6 +209,33 @@ def read_rows(out: str | os.PathLike) -> list[dict[str, Any]]:
     if not path.is_file():
         return []
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+_INT_FIELDS = {"n_layers", "n_heads", "d_model", "N", "D", "C", "steps", "tokens_per_step", "seed"}
+
+
+def read_results_csv(path: str | os.PathLike) -> list[dict[str, Any]]:
+    """The rows of a sweep's ``results.csv``, with ints and floats as :func:`run_sweep` returns them."""
+    with open(path, newline="", encoding="utf-8") as handle:
+        reader = csv.DictReader(handle)
+        if list(reader.fieldnames or []) != list(ROW_FIELDS):
+            raise CourseError(f"{str(path)!r} is not a sweep's results.csv: columns {reader.fieldnames}")
+        return [
+            {
+                key: value if key in ("run", "model") else int(value) if key in _INT_FIELDS else float(value)
+                for key, value in row.items()
+            }
+            for row in reader
+        ]
+
+
+def published_results(name: str) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """``(rows, about)`` of the committed sweep ``name``: its rows, and how it was made (grid, command, machine)."""
+    csv_path, about_path = PUBLISHED_DIR / f"{name}.csv", PUBLISHED_DIR / f"{name}.json"
+    if not csv_path.is_file():
+        available = ", ".join(sorted(p.stem for p in PUBLISHED_DIR.glob("*.csv")))
+        raise CourseError(f"no committed sweep {name!r} (available: {available or 'none'})")
+    return read_results_csv(csv_path), json.loads(about_path.read_text(encoding="utf-8"))
 
 
 def run_sweep(
@@ -166,7 +258,8 @@ def run_sweep(
         train_config = dataclasses.replace(base.train, **train_fields)
     except TypeError as err:
         raise CourseError(f"grid 'train': {err}") from None
-    for name, model_fields, tokens in grid_points(grid):
+    n_params = model_sizes(grid) if "flops" in grid else None
+    for name, model_fields, tokens in grid_points(grid, n_params):
         if name in done:
             continue
         steps = max(1, math.ceil(tokens / train_config.tokens_per_step))

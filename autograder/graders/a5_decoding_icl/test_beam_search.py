@@ -1,5 +1,23 @@
 """Hidden tests for A5 part 3: beam search. Oracles: brute force over every hypothesis on a tiny vocabulary (V=5,
-4 new tokens) under the same score; greedy decoding; a cache-free float64 beam search following the same rules."""
+4 new tokens) under the same score; greedy decoding; a cache-free float64 beam search following the same rules.
+
+Clause -> test:
+- returns the new tokens of the best hypothesis as a list of ints, ending with eos_id if it finished
+  -> every test (check_list), test_beam_search_finished_hypotheses_stay_finished (EOS only at the end)
+- beam_size 1 is greedy decoding -> test_beam_search_width_one_is_greedy
+- score = total log-probability / length ** length_penalty, EOS counted in the length
+  -> test_beam_search_wide_beam_equals_brute_force (models drawn so that leaving EOS out changes the answer)
+- length_penalty 0.5, 2 and 0 (raw log-probability) -> test_beam_search_length_penalty
+- start from one beam (not beam_size copies of the prompt); candidates ranked by total log-probability over
+  beams x vocabulary, not per beam -> test_beam_search_narrow_beams_follow_the_rules
+- the cache follows each kept candidate's parent (rows reordered) -> test_beam_search_narrow_beams_follow_the_rules,
+  test_beam_search_length_penalty (the mutant suite's declared catcher)
+- a kept candidate ending in EOS goes to the finished pool and is never extended; stop once beam_size are finished
+  (not when the top beam finishes), when none runs, or after max_new_tokens
+  -> test_beam_search_finished_hypotheses_stay_finished
+- return the best score among finished and running hypotheses, not the shortest or the first finished
+  -> test_beam_search_returns_the_best_score_not_the_shortest, test_beam_search_wide_beam_equals_brute_force
+"""
 
 import pytest
 import torch

@@ -1,5 +1,13 @@
 """Hidden tests for A5 part 6: cost counters. Oracles: the formulas written out in float64/ints, NumPy least
-squares for the slope."""
+squares for the slope.
+
+Clause -> test:
+- attention_flops: 2 T² d for QKᵀ plus 2 T² d for the weighted sum, per layer, an int -> test_costs_attention_flops
+- kv_cache_bytes: a key and a value of d_model numbers per layer, token and sequence, an int; bytes_per_number
+  defaults to 2 and is honoured -> test_costs_cache_memory
+- loglog_slope: least-squares slope of log y on log x -> test_costs_loglog_slope
+- the written question (6.3) is graded by hand (its rubric is in the notebook)
+"""
 
 import numpy as np
 import pytest

@@ -1,6 +1,20 @@
 """Hidden tests for A5 part 4: k-shot prompts, rank classification on continuation tokens, contextual calibration.
 Oracles: course_lib.evaluation (trusted side) and float64 recomputations of the chain rule and of Zhao et al.'s
-calibration."""
+calibration.
+
+Clause -> test:
+- k_shot_prompt: each example through the template, then the query, joined by separator (templates and
+  separators other than the defaults) -> test_icl_k_shot_prompt
+- the query's template cut before {label} and the spaces before it removed; zero-shot is the query alone
+  -> test_icl_k_shot_prompt_zero_shot_and_label_spacing
+- continuation_logprob: Σ_{t >= n_prompt} log p(tokens_t | tokens_<t), logits at t - 1 predicting token t (no
+  off-by-one), a float -> test_icl_continuation_logprob_matches_the_chain_rule
+- the prompt's tokens are never scored -> test_icl_continuation_logprob_ignores_the_prompt_tokens
+- content_free_probs: softmax of each row over the labels, averaged, renormalised -> test_icl_content_free_probs
+- calibrate: divide by p_cf elementwise, renormalise each row -> test_icl_calibrate
+- calibration undoes the content-free bias (p_cf calibrated by itself is uniform, rows sum to 1)
+  -> test_icl_calibration_removes_the_content_free_bias
+"""
 
 import math
 import random

@@ -1,5 +1,20 @@
 """Hidden tests for A5 part 1: causal attention over earlier keys, and the KV cache. Oracles: PyTorch's
-scaled_dot_product_attention with an explicit mask; a float64 forward pass that recomputes without a cache."""
+scaled_dot_product_attention with an explicit mask; a float64 forward pass that recomputes without a cache.
+
+Clause -> test:
+- 1.1 softmax(q kᵀ / sqrt(d) + M) v, lower-triangular M when T_q = T_k -> test_kv_cache_attention_without_earlier_keys
+- 1.1 T_q < T_k: query i sits at T_k - T_q + i and sees every key up to it (T_q = 1 sees all)
+  -> test_kv_cache_attention_with_earlier_keys
+- 1.2 forward(params, idx) with no cache: logits (B, T, V) of the model (wte, wpe, residual attention layers,
+  logits = x @ wteᵀ) -> test_kv_cache_forward_without_a_cache
+- 1.2 the returned cache is a list with one (k, v) per layer -> test_kv_cache_forward_without_a_cache
+- 1.2 new keys and values appended before attending; the cache holds every token so far, (B, H, T_cache + T, d)
+  -> test_kv_cache_holds_every_layers_keys_and_values
+- 1.2 new tokens at positions T_cache ... (position embeddings offset), one-token calls after a prefill of every
+  length equal recomputation, logits (B, 1, V) -> test_kv_cache_prefill_then_one_token_at_a_time
+- 1.2 several tokens per call after a cache (chunked prefill: offset and the T_q < T_k mask together)
+  -> test_kv_cache_chunked_prefill
+"""
 
 import pytest
 import torch

@@ -1,5 +1,19 @@
 """Hidden tests for A5 part 2: filters, the sampling distribution and independent draws. Oracles:
-course_lib.decoding's filters (trusted side), float64 recomputation, chi-square bounds over many draws."""
+course_lib.decoding's filters (trusted side), float64 recomputation, chi-square bounds over many draws.
+
+Clause -> test:
+- each row filtered independently, shape and dtype kept (float64 inputs; float32 is not checked)
+  -> test_sampling_top_k_filter_with_ties, test_sampling_top_p_filter
+- top_k_filter: below the k-th largest -> -inf; logits tied with the k-th kept; k > V keeps all
+  -> test_sampling_top_k_filter_with_ties
+- top_p_filter: smallest most-likely prefix reaching p, the crossing token kept, the top token always kept
+  -> test_sampling_top_p_filter
+- sampling_probs: temperature first (before softmax), then top-k, then top-p on what top-k left, softmax
+  (renormalised over the kept tokens) -> test_sampling_probs_temperature_then_filters
+- sample: one draw per row from probs, int64 (B,) -> test_sampling_draws_follow_the_distribution (chi-square)
+- sample: each row drawn independently from its own row -> test_sampling_rows_are_drawn_from_their_own_distribution
+- sample: reproducible from torch.Generator().manual_seed(seed) -> test_sampling_is_reproducible_from_its_seed
+"""
 
 import pytest
 import torch

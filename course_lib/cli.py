@@ -29,12 +29,26 @@ Registrar = Callable[[argparse._SubParsersAction], None]
 
 
 def registrars() -> list[Registrar]:
-    """``register`` functions: this package's command modules, then each installed ``llmcourse.commands`` plugin."""
+    """``register`` functions: this package's command modules, then each installed ``llmcourse.commands`` plugin.
+
+    A plugin that cannot be loaded (a broken or half-uninstalled package) costs only its own commands: it is skipped
+    with one warning on stderr naming its distribution and the error, and every other command still works.
+    """
     found: list[Registrar] = [importlib.import_module(name).register for name in COMMAND_MODULES]
     unique: dict[str, importlib.metadata.EntryPoint] = {}
     for entry in sorted(importlib.metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda e: (e.name, e.value)):
         unique.setdefault(entry.value, entry)  # one target once, even if two installed distributions declare it
-    return found + [entry.load() for entry in unique.values()]
+    for entry in unique.values():
+        try:
+            found.append(entry.load())
+        except Exception as err:  # whatever its import raises, the plugin is not ours to crash on
+            distribution = entry.dist.name if entry.dist is not None else "an unknown distribution"
+            print(
+                f"llmcourse: warning: skipped the commands of {distribution} ({entry.name} = {entry.value}): "
+                f"{type(err).__name__}: {err}",
+                file=sys.stderr,
+            )
+    return found
 
 
 def build_parser(register_with: Iterable[Registrar] | None = None) -> argparse.ArgumentParser:

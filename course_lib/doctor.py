@@ -1,7 +1,8 @@
 """``llmcourse doctor``: is this machine ready for the course?
 
-Prints versions, the compute device, the nbgrader extension state and the datasets it can see. Exits 0 when
-the course is usable, else 1 with one ``problem:`` line per thing to fix.
+Prints versions, the compute device, the nbgrader extension state, the JupyterLab extensions (an enabled one built
+for another JupyterLab is a problem) and the datasets it can see. Exits 0 when the course is usable, else 1 with one
+``problem:`` line per thing to fix.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ import importlib.metadata
 import json
 import os
 import platform
+import re
+import subprocess
 import sys
 from pathlib import Path
 
@@ -18,12 +21,14 @@ KEY_PACKAGES = ("torch", "numpy", "jupyterlab", "nbgrader", "ipywidgets", "matpl
 MIN_PYTHON = (3, 11)  # the pinned releases of numpy, nbgrader, matplotlib and ipython need 3.11
 NBGRADER_LABEXTENSION = "@jupyter/nbgrader"
 NBGRADER_SERVER_EXTENSION = "nbgrader.server_extensions.formgrader"
+# a line of `jupyter labextension list`: "  @jupyter/nbgrader v0.9.6 enabled OK (python, nbgrader)"; X: incompatible
+LABEXTENSION_LINE = re.compile(r"^\s+(?P<name>\S+) v(?P<version>\S+) (?P<state>enabled|disabled)\s+(?P<check>OK|X)\b")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "doctor",
-        help="check this machine: versions, device, bf16, nbgrader extension, datasets",
+        help="check this machine: versions, device, bf16, nbgrader and lab extensions, datasets",
         description="Check that this machine is ready for the course. Exit 0 when usable, 1 with one line per "
         "problem otherwise.",
     )
@@ -81,6 +86,8 @@ def run(args: argparse.Namespace) -> int:
         problems += report_device()
     if versions["nbgrader"] and versions["jupyterlab"]:
         problems += report_nbgrader()
+    if versions["jupyterlab"]:
+        problems += report_lab_extensions(versions["jupyterlab"])
     report_data()
 
     for problem in problems:
@@ -124,6 +131,31 @@ def report_nbgrader() -> list[str]:
             f"nbgrader's server extension is not enabled: "
             f"jupyter server extension enable --sys-prefix {NBGRADER_SERVER_EXTENSION}"
         )
+    return problems
+
+
+def lab_extensions() -> list[dict[str, str]]:
+    """JupyterLab's extensions as ``jupyter labextension list`` reports them: name, version, state, check."""
+    done = subprocess.run(
+        [sys.executable, "-m", "jupyter", "labextension", "list"], capture_output=True, text=True, timeout=120
+    )
+    listing = re.sub(r"\x1b\[[0-9;]*m", "", done.stdout + done.stderr)  # without its colours
+    return [match.groupdict() for line in listing.splitlines() if (match := LABEXTENSION_LINE.match(line))]
+
+
+def report_lab_extensions(jupyterlab: str) -> list[str]:
+    """One line per extension; an enabled extension that JupyterLab finds incompatible is a problem (it may break
+    the lab or, as jupyterlab-mathjax3 would, shadow what JupyterLab now does itself)."""
+    print("\nJupyterLab extensions")
+    problems = []
+    for ext in lab_extensions():
+        compatible = ext["check"] == "OK"
+        print(f"  {ext['name']} {ext['version']}: {ext['state']}{'' if compatible else ', INCOMPATIBLE'}")
+        if ext["state"] == "enabled" and not compatible:
+            problems.append(
+                f"the lab extension {ext['name']} {ext['version']} is incompatible with JupyterLab {jupyterlab}: "
+                f"jupyter labextension disable {ext['name']}"
+            )
     return problems
 
 

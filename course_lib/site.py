@@ -5,7 +5,7 @@ and written under ``<out>/lectures/`` or ``<out>/solutions/``, with an ``index.h
 typeset by a copy of MathJax 2 taken from the ``jupyter-server-mathjax`` package into ``<out>/mathjax/``, so no page
 loads anything from the network. Cells tagged ``hide-input`` show only their output; every figure gets alt text
 (from the figure's titles via :func:`course_lib.viz.describe`, from the cell's ``alt`` metadata, or else from the
-section it is in).
+section it is in). A link from one notebook to another that is on the site points at that notebook's page.
 
     python -m course_lib.site [--out build/site] [notebook.ipynb ...]
 """
@@ -20,6 +20,7 @@ import shutil
 import sys
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, unquote
 
 from course_lib.errors import CourseError
 
@@ -131,6 +132,29 @@ def offline(page: str) -> str:
     return page.replace("<head>", "<head>\n" + MATHJAX_FONTS, 1)
 
 
+_NOTEBOOK_HREF = re.compile(r'href="(?P<path>[^":?#]+\.ipynb)(?P<anchor>#[^"]*)?"')  # relative: no scheme
+
+
+def link_pages(page: str, notebook: Path, page_path: Path, pages: dict[Path, Path]) -> str:
+    """``page`` (exported from ``notebook``, written at ``page_path``) with each link to a notebook that has a page
+    on the site (``pages``: resolved notebook path -> page path) pointing at that page, its anchor kept."""
+
+    def to_page(match: re.Match[str]) -> str:
+        target = pages.get((notebook.parent / unquote(match["path"])).resolve())
+        if target is None:
+            return match[0]  # not on the site: left as written
+        href = Path(os.path.relpath(target, page_path.parent)).as_posix()
+        return f'href="{quote(href)}{match["anchor"] or ""}"'
+
+    return _NOTEBOOK_HREF.sub(to_page, page)
+
+
+def page_path(out: Path, notebook: Path) -> Path:
+    """Where ``notebook``'s page goes: ``<out>/lectures/``, ``<out>/solutions/`` or ``<out>/pages/``."""
+    section = notebook.parent.name if notebook.parent.name in ("lectures", "solutions") else "pages"
+    return out / section / f"{notebook.stem}.html"
+
+
 def build_site(
     out: Path, notebooks: list[Path] | None = None, run: bool = True, timeout: int = 600, progress: bool = True
 ) -> list[Path]:
@@ -145,6 +169,7 @@ def build_site(
         shutil.rmtree(out)
     shutil.copytree(mathjax_source(), out / "mathjax")
     pages: list[tuple[str, str, Path]] = []
+    page_of = {Path(path).resolve(): page_path(out, Path(path)) for path in notebooks}
     for path in notebooks:
         path = Path(path)
         if not path.is_file():
@@ -155,11 +180,10 @@ def build_site(
         if run:
             execute(nb, path.parent.resolve(), timeout)
         add_alt_text(nb)
-        section = path.parent.name if path.parent.name in ("lectures", "solutions") else "pages"
-        page = out / section / f"{path.stem}.html"
+        page = page_of[path.resolve()]
         page.parent.mkdir(parents=True, exist_ok=True)
-        page.write_text(export(nb, depth=1), encoding="utf-8")
-        pages.append((section, title_of(nb, path.stem), page))
+        page.write_text(link_pages(export(nb, depth=1), path, page, page_of), encoding="utf-8")
+        pages.append((page.parent.name, title_of(nb, path.stem), page))
     index = out / "index.html"
     index.write_text(index_html(pages, out), encoding="utf-8")
     return [index, *(page for _, _, page in pages)]

@@ -90,6 +90,30 @@ def test_doctor_exits_non_zero_with_one_line_per_problem(tmp_path: Path) -> None
     assert "Traceback" not in result.stderr
 
 
+def test_doctor_flags_an_enabled_lab_extension_built_for_another_jupyterlab(
+    tmp_path: Path, monkeypatch, capsys
+) -> None:
+    from course_lib.doctor import report_lab_extensions
+
+    # a federated extension built against JupyterLab 3, as jupyterlab-mathjax3 is, in a data dir of its own
+    extension = tmp_path / "labextensions" / "@fake" / "lab3-extension"
+    extension.mkdir(parents=True)
+    (extension / "package.json").write_text(
+        json.dumps(
+            {
+                "name": "@fake/lab3-extension",
+                "version": "1.0.0",
+                "dependencies": {"@jupyterlab/application": "^3.2.8"},
+                "jupyterlab": {"extension": True, "_build": {"load": "static/remoteEntry.js", "extension": "./ext"}},
+            }
+        )
+    )
+    monkeypatch.setenv("JUPYTER_DATA_DIR", str(tmp_path))  # what `jupyter labextension list` reads
+    problems = [p for p in report_lab_extensions("4.x") if "@fake" in p]
+    assert "@fake/lab3-extension 1.0.0: enabled, INCOMPATIBLE" in capsys.readouterr().out
+    assert len(problems) == 1 and problems[0].endswith("jupyter labextension disable @fake/lab3-extension")
+
+
 def test_course_lib_never_imports_the_grader() -> None:
     # the library students install must not depend on the grader: no `import autograder...` anywhere in it,
     # not even inside a function (the grader's commands come in through the llmcourse.commands entry points)
@@ -138,6 +162,25 @@ def test_commands_from_entry_points_are_registered(monkeypatch) -> None:
         importlib.metadata, "entry_points", lambda group: [entry] if group == cli.ENTRY_POINT_GROUP else []
     )
     assert cli.main(["plugged"]) == 7 and seen == [True]
+
+
+def test_a_plugin_that_cannot_be_imported_is_skipped_with_one_warning(tmp_path: Path) -> None:
+    # an installed distribution whose llmcourse.commands entry point names a module that is not there
+    # (a broken or half-uninstalled package) must not take the other commands down with it
+    info = tmp_path / "broken_plugin-0.1.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: broken-plugin\nVersion: 0.1\n")
+    (info / "entry_points.txt").write_text("[llmcourse.commands]\nbroken = no_such_module_for_llmcourse:register\n")
+    env = {"PYTHONPATH": os.pathsep.join(filter(None, [str(tmp_path), os.environ.get("PYTHONPATH")]))}
+
+    listed = llmcourse("list", env=env)
+    assert listed.returncode == 0, listed.stderr
+    warnings = [line for line in listed.stderr.splitlines() if "warning" in line]
+    assert len(warnings) == 1 and "Traceback" not in listed.stderr, listed.stderr
+    assert "broken-plugin" in warnings[0]
+    assert "ModuleNotFoundError: No module named 'no_such_module_for_llmcourse'" in warnings[0]
+    grader = llmcourse("grade", "--help", env=env)  # the grader's commands come from an entry point too
+    assert grader.returncode == 0 and "usage: llmcourse grade" in grader.stdout, grader.stderr
 
 
 def test_list_shows_lectures_and_assignments() -> None:

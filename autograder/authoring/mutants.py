@@ -3,8 +3,9 @@
 Each assignment lists its mutants in ``autograder/graders/<id>/mutants/mutants.py`` as ``MUTANTS``, a tuple of
 :class:`Mutant`: one snippet (``old``, which must occur exactly once) in the solution cell named by its nbgrader
 ``grade_id`` is replaced by ``new``; ``catches`` names the hidden tests meant to catch the bug. The assignment's
-mutation test (``tests/<id-prefix>/test_*_mutation.py``) grades the solution, the untouched release and every
-mutant in one batch with :func:`grade_variants` and checks that each mutant loses points on those tests.
+mutation test (``tests/<id-prefix>/test_*_mutation.py``, on the checks of ``tests/assignment_suite.py``) grades the
+solution, the untouched release and every mutant in one batch with :func:`grade_variants` and checks that each
+mutant loses points on those tests.
 """
 
 from __future__ import annotations

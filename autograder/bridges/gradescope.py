@@ -60,7 +60,14 @@ exec "${{PYTHON:-/autograder/venv/bin/python}}" -m autograder.bridges.gradescope
 # ------------------------------------------------------------------------------------------- building
 
 
-PACKAGE_FILES = ("pyproject.toml", "README.md", "course_lib", "autograder", "grader/pyproject.toml")
+PACKAGE_FILES = (
+    "pyproject.toml",
+    "README.md",
+    "course_lib",
+    "jupyter-config",  # the JupyterLab settings pyproject.toml installs as data-files
+    "autograder",
+    "grader/pyproject.toml",
+)
 
 
 def build_wheels(out_dir: Path) -> list[Path]:

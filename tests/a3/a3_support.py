@@ -1,26 +1,37 @@
-"""Shared by the A3 tests: paths; the mutants and the hidden tests' names and points come from
-:mod:`autograder.authoring.mutants`."""
+"""What A3's checks need to know (the checks themselves: tests/assignment_suite.py).
+
+Each A3 submission trains the notebook's small Transformer, so its mutation batch is the slowest of the five.
+"""
 
 from __future__ import annotations
 
-from pathlib import Path
-from types import SimpleNamespace
+from tests.assignment_suite import AssignmentSpec, Cheat
 
-from autograder.authoring import mutants
-
-ASSIGNMENT = "a3_transformer"
-ROOT = Path(__file__).resolve().parents[2]
-SOURCE = ROOT / "assignments" / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
-GRADERS = ROOT / "autograder" / "graders" / ASSIGNMENT
-
-
-def load_mutants() -> SimpleNamespace:
-    """The catalogue: ``MUTANTS``, and ``Mutant`` and ``apply_mutant`` to make and apply more."""
-    return SimpleNamespace(
-        MUTANTS=mutants.load_mutants(ASSIGNMENT), Mutant=mutants.Mutant, apply_mutant=mutants.apply_mutant
-    )
-
-
-def hidden_tests(engine_names: bool = False) -> dict[str, float]:
-    """test function name (or the engine's ``<file stem>::<function>``) -> points, read without importing."""
-    return mutants.hidden_tests(ASSIGNMENT, engine_names)
+SPEC = AssignmentSpec(
+    assignment="a3_transformer",
+    min_hidden_tests=35,
+    min_mutants=16,
+    test_cells={
+        "part4::test_multi_head_cross_attention_with_key_padding": "test_multi_head",
+        "part4::test_heads_round_trip": "test_heads",
+    },
+    # submissions that use what the manifest forbids instead of their own code
+    cheats=(
+        Cheat(
+            "cheat_sdpa",
+            "scaled_attention",
+            "    scores = q @ k.transpose(-2, -1) / math.sqrt(q.size(-1))\n",
+            "    return F.scaled_dot_product_attention(q, k, v, attn_mask=mask), None\n"
+            "    scores = q @ k.transpose(-2, -1) / math.sqrt(q.size(-1))\n",
+            costs=("test_scaled_attention_matches_reference", "test_multi_head_self_attention_matches_reference"),
+        ),
+        Cheat(
+            "cheat_course_lib",
+            "heads",
+            "    B, T, D = x.shape\n",
+            "    from course_lib.nn import MultiHeadAttention  # noqa: F401\n    B, T, D = x.shape\n",
+            costs="everything",
+        ),
+    ),
+    seed=20261129,
+)

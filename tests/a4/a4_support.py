@@ -1,25 +1,36 @@
-"""Shared by the A4 tests: paths, the mutant catalogue, and the hidden tests' names and points."""
+"""What A4's checks need to know (the checks themselves: tests/assignment_suite.py)."""
 
 from __future__ import annotations
 
-from pathlib import Path
-from types import SimpleNamespace
+from tests.assignment_suite import AssignmentSpec, Cheat
 
-from autograder.authoring import mutants
-
-ASSIGNMENT = "a4_pretraining"
-ROOT = Path(__file__).resolve().parents[2]
-SOURCE = ROOT / "assignments" / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
-GRADERS = ROOT / "autograder" / "graders" / ASSIGNMENT
-
-
-def load_mutants() -> SimpleNamespace:
-    """The catalogue: ``MUTANTS``, and ``Mutant`` and ``apply_mutant`` to make and apply more."""
-    return SimpleNamespace(
-        MUTANTS=mutants.load_mutants(ASSIGNMENT), Mutant=mutants.Mutant, apply_mutant=mutants.apply_mutant
-    )
-
-
-def hidden_tests(engine_names: bool = False) -> dict[str, float]:
-    """test function name (or the engine's ``<file stem>::<function>``) -> points, read without importing."""
-    return mutants.hidden_tests(ASSIGNMENT, engine_names)
+SPEC = AssignmentSpec(
+    assignment="a4_pretraining",
+    min_hidden_tests=35,
+    min_mutants=20,
+    test_cells={
+        "part1::test_sgns_update_accumulates_repeats": "test_sgns_update",
+        "part1::test_sgns_gradients_centre": "test_sgns_gradients",
+        "part3::test_mean_pool_excludes_padding": "test_mean_pool",
+    },
+    # submissions that call the reference implementations or PyTorch's ready-made layers instead of their own code
+    cheats=(
+        Cheat(
+            "cheat_word2vec",
+            "sgns_gradients",
+            "def sgns_loss_and_grads(",
+            "from course_lib.models.word2vec import sgns_loss_and_grads as _ref\n\n\ndef sgns_loss_and_grads(",
+            costs=("test_sgns_gradients_loss", "test_sgns_gradients_centre"),
+        ),
+        Cheat(
+            "cheat_gelu",
+            "gelu_and_layer_norm",
+            "return 0.5 * x * (1 + torch.erf(x / math.sqrt(2)))",
+            "return torch.nn.functional.gelu(x)",
+            costs=("test_gelu_is_the_erf_form", "test_bert_encoder_random_weights"),
+        ),
+    ),
+    seed=20261129,
+    written_answers=2,  # the written question and the pretraining report
+    rubric=False,  # DESIGN.md asks for one; A4's source has none yet
+)

@@ -1,89 +1,11 @@
-"""A4's structure: the manifest agrees with the graders, the mutants apply, the answer key is current."""
+"""A4's structure: manifest, graders, notebook, mutants and answer key agree (checks: tests/assignment_suite.py)."""
 
 from __future__ import annotations
 
-import nbformat
-from a4_support import GRADERS, SOURCE, hidden_tests, load_mutants
+from a4_support import SPEC
 
-from autograder.authoring.answer_key import is_current, make_answer_key
-from autograder.bridges.nbgrader import GradeCellInfo, map_tests_to_cells
-from autograder.engine.manifest import load_manifest
+from tests.assignment_suite import StructureChecks
 
 
-def test_manifest_total_matches_the_graders() -> None:
-    tests = hidden_tests()
-    manifest = load_manifest("a4_pretraining")
-    assert len(tests) >= 35, f"only {len(tests)} hidden tests"
-    assert all(points > 0 for points in tests.values()), "every hidden test must be worth points"
-    assert sum(tests.values()) == manifest.total_points
-
-
-def test_notebook_has_the_graded_names_and_two_hand_graded_answers() -> None:
-    nb = nbformat.read(SOURCE, as_version=4)
-    code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
-    for name in load_manifest("a4_pretraining").graded_names:
-        assert f"def {name}(" in code or f"class {name}" in code, f"{name} is not defined in the notebook"
-    written = [c for c in nb.cells if c.cell_type == "markdown" and c.metadata.get("nbgrader", {}).get("grade")]
-    assert len(written) == 2 and all(c.metadata["nbgrader"]["solution"] for c in written)  # question, report
-    # manual points + autograded points = 100
-    manual = sum(c.metadata["nbgrader"]["points"] for c in written)
-    assert manual + load_manifest("a4_pretraining").total_points == 100
-
-
-def test_every_hidden_test_maps_to_the_grade_cell_of_its_task() -> None:
-    """So that gradebook-sync can put the engine's scores into nbgrader: cell points = its tests' points."""
-    nb = nbformat.read(SOURCE, as_version=4)
-    cells = [
-        GradeCellInfo(c.metadata.nbgrader.grade_id, "a4_pretraining", float(c.metadata.nbgrader.points))
-        for c in nb.cells
-        if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("grade")
-    ]
-    tests = hidden_tests(engine_names=True)
-    mapping = map_tests_to_cells(tests, cells)
-    for cell in cells:
-        mine = {name for name, target in mapping.items() if target.name == cell.name}
-        assert mine, f"no hidden test grades {cell.name}"
-        assert sum(tests[name] for name in mine) == cell.max_score, (cell.name, sorted(mine))
-    # each test lands in the cell of the notebook section it tests, e.g. part3::test_kneser_ney_* -> test_kneser_ney
-    assert mapping["part1::test_sgns_update_accumulates_repeats"].name == "test_sgns_update"
-    assert mapping["part1::test_sgns_gradients_centre"].name == "test_sgns_gradients"
-    assert mapping["part3::test_mean_pool_excludes_padding"].name == "test_mean_pool"
-
-
-def test_at_least_20_mutants_each_applies_once_and_names_real_tests() -> None:
-    module = load_mutants()
-    mutants = module.MUTANTS
-    assert len(mutants) >= 20
-    assert len({m.name for m in mutants}) == len(mutants), "mutant names must be unique"
-    source = nbformat.read(SOURCE, as_version=4)
-    tests = hidden_tests()
-    for mutant in mutants:
-        patched = module.apply_mutant(source, mutant)
-        assert patched != source, mutant.name
-        assert mutant.catches and set(mutant.catches) <= set(tests), f"{mutant.name}: unknown tests"
-
-
-def test_apply_mutant_refuses_a_snippet_that_is_not_there() -> None:
-    module = load_mutants()
-    broken = module.Mutant("x", "bug", "analogy", "this text is not in the cell", "y", ("test_analogy_random",))
-    try:
-        module.apply_mutant(nbformat.read(SOURCE, as_version=4), broken)
-    except ValueError as err:
-        assert "occurs 0 times" in str(err)
-    else:
-        raise AssertionError("apply_mutant accepted a snippet that does not occur")
-
-
-def test_answer_key_is_generated_from_the_source() -> None:
-    assert is_current("a4_pretraining"), "run: llmcourse answer-key a4_pretraining"
-    key = make_answer_key(nbformat.read(SOURCE, as_version=4), "a4_pretraining")
-    text = "\n".join(c.source for c in key.cells)
-    code = "\n".join(c.source for c in key.cells if c.cell_type == "code")
-    assert "### BEGIN SOLUTION" not in text and "raise NotImplementedError()" not in code
-    assert all("nbgrader" not in c.metadata for c in key.cells)
-    assert all(not c.get("outputs") for c in key.cells if c.cell_type == "code")
-    assert "Model answer" in text
-
-
-def test_grader_helpers_are_not_collected_as_tests() -> None:
-    assert not list(GRADERS.glob("mutants/test_*.py"))
+class TestA4Structure(StructureChecks):
+    spec = SPEC

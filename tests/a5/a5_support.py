@@ -1,26 +1,34 @@
-"""Shared by the A5 tests: paths; the mutants and the hidden tests' names and points come from
-:mod:`autograder.authoring.mutants`."""
+"""What A5's checks need to know (the checks themselves: tests/assignment_suite.py)."""
 
 from __future__ import annotations
 
-from pathlib import Path
-from types import SimpleNamespace
+from tests.assignment_suite import AssignmentSpec, Cheat
 
-from autograder.authoring import mutants
-
-ASSIGNMENT = "a5_decoding_icl"
-ROOT = Path(__file__).resolve().parents[2]
-SOURCE = ROOT / "assignments" / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
-GRADERS = ROOT / "autograder" / "graders" / ASSIGNMENT
-
-
-def load_mutants() -> SimpleNamespace:
-    """The catalogue: ``MUTANTS``, and ``Mutant`` and ``apply_mutant`` to make and apply more."""
-    return SimpleNamespace(
-        MUTANTS=mutants.load_mutants(ASSIGNMENT), Mutant=mutants.Mutant, apply_mutant=mutants.apply_mutant
-    )
-
-
-def hidden_tests(engine_names: bool = False) -> dict[str, float]:
-    """test function name (or the engine's ``<file stem>::<function>``) -> points, read without importing."""
-    return mutants.hidden_tests(ASSIGNMENT, engine_names)
+SPEC = AssignmentSpec(
+    assignment="a5_decoding_icl",
+    min_hidden_tests=35,
+    min_mutants=20,
+    # each test lands in the cell of its part, e.g. costs::test_costs_cache_memory -> test_costs, not test_kv_cache
+    test_cells={
+        "costs::test_costs_cache_memory": "test_costs",
+        "kv_cache::test_kv_cache_chunked_prefill": "test_kv_cache",
+    },
+    # submissions that call the reference implementations (forbidden by the manifest) instead of their own code
+    cheats=(
+        Cheat(
+            "cheat_module",
+            "imports",
+            "import torch",
+            "import torch\nimport course_lib.evaluation as reference",
+            costs="everything",
+        ),
+        Cheat(
+            "cheat_sdpa",
+            "kv_cache",
+            "    return torch.softmax(scores, dim=-1) @ v\n",
+            "    return torch.nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=visible)\n",
+            costs=("test_kv_cache_attention_without_earlier_keys", "test_kv_cache_chunked_prefill"),
+        ),
+    ),
+    seed=20261123,
+)

@@ -121,8 +121,14 @@ def test_zip_holds_setup_runner_constraints_and_the_two_wheels(unzipped: Path) -
     }
     assert graders and graders <= packaged["llm_course_grader"], graders - packaged["llm_course_grader"]
     assert {n.split("/")[0] for n in packaged["llm_course_grader"]} == {"autograder"}
-    # what students install: course_lib and nothing of the grader, its hidden tests or the answer keys
-    assert {n.split("/")[0] for n in packaged["llm_course"]} == {"course_lib"}
+    # what students install: course_lib and nothing of the grader, its hidden tests or the answer keys; and the
+    # course's JupyterLab setting (pyproject's data-files)
+    top, rest = {}, {}
+    for name in packaged["llm_course"]:
+        first, _, inside = name.partition("/")
+        (rest if first.endswith(".data") else top).setdefault(first, set()).add(inside)
+    assert set(top) == {"course_lib"}
+    assert list(rest.values()) == [{"data/etc/jupyter/labconfig/page_config.d/llm-course.json"}], rest
     assert "course_lib/ngram.py" in packaged["llm_course"]
 
 

@@ -117,6 +117,8 @@ def test_wheels_install_without_extras_into_a_fresh_venv_and_grade(tmp_path):
         cwd=tmp_path,
     )
     assert where.stdout.count(purelib) == 2, where  # not the checkout's
+    # the course's JupyterLab settings come with it (they disable jupyterlab-mathjax3, see pyproject's data-files)
+    assert (venv / "etc" / "jupyter" / "labconfig" / "page_config.d" / "llm-course.json").is_file()
 
     root = tmp_path / "autograder_root"
     nbs.write(nbs.solution(), root / "submission")

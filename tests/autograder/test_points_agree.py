@@ -38,6 +38,7 @@ def test_grade_cells_carry_their_hidden_tests_points(assignment: str) -> None:
     mapping = map_tests_to_cells(tests, auto)
     for cell in auto:
         mine = [name for name, target in mapping.items() if target.name == cell.name]
+        assert mine, f"no hidden test grades {cell.name}"
         assert sum(tests[name] for name in mine) == cell.max_score, f"{cell.name}: cell points vs hidden tests {mine}"
     assert sum(cell.max_score for cell in auto) == manifest.total_points
     assert manual + manifest.total_points in (manifest.total_points, 100)  # A0 has no written part; A1 adds to 100

@@ -20,6 +20,7 @@ from course_lib.errors import CourseError
 COMMAND_MODULES = (
     "course_lib.doctor",
     "course_lib.course_map",
+    "course_lib.data_cli",
     "course_lib.training.cli",
 )
 ENTRY_POINT_GROUP = "llmcourse.commands"

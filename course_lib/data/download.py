@@ -30,17 +30,28 @@ def sha256_of(path: str | os.PathLike) -> str:
     return digest.hexdigest()
 
 
-def download(url: str, dest: str | os.PathLike, sha256: str, timeout: float = 30.0, progress: bool = True) -> Path:
-    """Fetch ``url`` to ``dest``, verifying its SHA-256.
+def download(
+    url: str,
+    dest: str | os.PathLike,
+    sha256: str | None = None,
+    *,
+    md5: str | None = None,
+    timeout: float = 30.0,
+    progress: bool = True,
+) -> Path:
+    """Fetch ``url`` to ``dest``, verifying its SHA-256 (or its MD5, for archives whose publisher gives only that).
 
     The bytes go to a temporary file beside ``dest`` and are moved into place with ``os.replace`` only after
     the checksum matches, so an interrupted or corrupted transfer never leaves a partial ``dest``.
     """
+    if (sha256 is None) == (md5 is None):
+        raise ValueError("give exactly one of sha256 and md5")
+    algorithm, expected = ("sha256", sha256) if sha256 is not None else ("md5", md5)
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
     try:
-        digest = hashlib.sha256()
+        digest = hashlib.new(algorithm)
         with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as response:
             total = int(response.headers.get("Content-Length") or 0) or None
             with tqdm(total=total, unit="B", unit_scale=True, desc=dest.name, disable=not progress) as bar:
@@ -50,10 +61,10 @@ def download(url: str, dest: str | os.PathLike, sha256: str, timeout: float = 30
                     bar.update(len(block))
             if total is not None and out.tell() != total:
                 raise DownloadError(f"download of {dest.name} from {url} was cut short ({out.tell()} of {total} bytes)")
-        if digest.hexdigest() != sha256:
+        if digest.hexdigest() != expected:
             raise DownloadError(
                 f"checksum mismatch for {dest.name} downloaded from {url}: "
-                f"expected sha256 {sha256}, got {digest.hexdigest()}"
+                f"expected {algorithm} {expected}, got {digest.hexdigest()}"
             )
         os.replace(tmp_name, dest)
         return dest

@@ -1,55 +1,71 @@
-"""A binary sentiment task that is always available: SST-2 when staged, else a small offline fallback.
+"""A binary sentence-classification task that is always available: SST-2 when it can be had, else an offline one.
 
-SST-2 (Socher et al. 2013, the GLUE split) comes from ``$COURSE_DATA_DIR``/the cache (see
-:func:`course_lib.data.load_sst2`). Without it, the fallback is the 200 movie-review sentences of Pang & Lee's
-polarity data (the corpus SST grew out of) that ship with gensim's test data (gensim is a dev dependency), split
-150 train / 50 dev. Lectures and the A4 notebook say which one they used.
+SST-2 (Socher et al. 2013, the GLUE split; label 1 = positive) comes from ``$COURSE_DATA_DIR``, the cache, or GLUE's
+archive (see :func:`course_lib.data.load_sst2`). Without it (offline and not staged) the task is built from the
+Tiny Shakespeare corpus embedded in the package, with the runtime dependencies only: **question or statement?**
+Sentences of 3 words or more that end in ``?`` (label 1) or ``.`` (label 0), with that final mark removed, so the
+classifier has to go by the words (inverted word order, *what*/*how*/*wherefore*, ...). Each question is paired with
+a statement of the same length in words, so length gives nothing away. Lectures and the A4 notebook print which
+task they used.
 """
 
 from __future__ import annotations
 
 import random
-from pathlib import Path
+from collections import defaultdict
 
-from course_lib.data.corpora import DatasetNotFoundError, load_sst2
-from course_lib.errors import CourseError
+from course_lib.data.corpora import DatasetNotFoundError, load_sentences, load_sst2
 
 SST2 = "SST-2"
-PANG_LEE = "Pang & Lee polarity (gensim test data, offline fallback)"
+QUESTIONS = "Tiny Shakespeare, question or statement (offline fallback)"
+N_DEV_FALLBACK = 800  # held-out sentences of the fallback task, half of each class
+MIN_WORDS = 3  # "What?" alone says little either way
 
 
 def load_sentiment(
     n_train: int | None = None, seed: int = 0
 ) -> tuple[list[tuple[int, str]], list[tuple[int, str]], str]:
-    """``(train, dev, source)``: ``(label, sentence)`` pairs with label 1 = positive, and the data set's name.
+    """``(train, dev, source)``: ``(label, sentence)`` pairs and the task's name (:data:`SST2` or
+    :data:`QUESTIONS`).
 
     ``n_train`` keeps a random sample of that many training sentences (SST-2 has 67,349), for CPU budgets.
     """
     try:
         train, dev, source = load_sst2("train"), load_sst2("dev"), SST2
     except DatasetNotFoundError:
-        train, dev, source = *_pang_lee_split(), PANG_LEE
+        train, dev, source = *question_or_statement(), QUESTIONS
     if n_train is not None and n_train < len(train):
         train = random.Random(seed).sample(train, n_train)
     return train, dev, source
 
 
-def pang_lee_path() -> Path:
-    try:
-        import gensim
-    except ImportError:
-        raise CourseError(
-            "no sentiment data: stage SST-2 in $COURSE_DATA_DIR/sst2, or install the dev extra "
-            '(pip install -e ".[dev]") for the offline fallback in gensim\'s test data'
-        ) from None
-    return Path(gensim.__file__).parent / "test" / "test_data" / "pang_lee_polarity.cor"
+def question_or_statement(seed: int = 0) -> tuple[list[tuple[int, str]], list[tuple[int, str]]]:
+    """The fallback task: Tiny Shakespeare questions (1) and statements (0) of matched lengths, final mark removed.
 
-
-def _pang_lee_split() -> tuple[list[tuple[int, str]], list[tuple[int, str]]]:
+    Returns ``(train, dev)``, both balanced and shuffled; the dev set has :data:`N_DEV_FALLBACK` sentences.
+    """
+    marks: dict[str, set[str]] = defaultdict(set)  # sentence without its final mark -> the marks it occurs with
+    for sentence in load_sentences("tinyshakespeare"):
+        if sentence.endswith(("?", ".")) and len(sentence.split()) >= MIN_WORDS:
+            marks[sentence[:-1].rstrip()].add(sentence[-1])
+    questions, statements = [], defaultdict(list)
+    for text, seen in marks.items():  # each text once; one that occurs both ways has no single label
+        if seen == {"?"}:
+            questions.append(text)
+        elif seen == {"."}:
+            statements[len(text.split())].append(text)
+    rng = random.Random(seed)
+    for bucket in statements.values():
+        rng.shuffle(bucket)
     pairs = []
-    for line in pang_lee_path().read_text(encoding="cp1252").splitlines():  # the file is Windows-1252
-        tag, _, sentence = line.partition(" ")
-        if tag in ("__label__pos", "__label__neg"):
-            pairs.append((int(tag == "__label__pos"), sentence.strip()))
-    random.Random(0).shuffle(pairs)  # the file lists all negatives first
-    return pairs[:150], pairs[150:]
+    for question in questions:  # a statement of the same length for each question, while there are any
+        bucket = statements.get(len(question.split()))
+        if bucket:
+            pairs.append(((1, question), (0, bucket.pop())))
+    rng.shuffle(pairs)
+    n_dev_pairs = N_DEV_FALLBACK // 2
+    dev = [row for pair in pairs[:n_dev_pairs] for row in pair]
+    train = [row for pair in pairs[n_dev_pairs:] for row in pair]
+    rng.shuffle(dev)
+    rng.shuffle(train)
+    return train, dev

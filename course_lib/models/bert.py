@@ -323,7 +323,9 @@ class BertForSequenceClassification(nn.Module):
 
     def head(self) -> list[nn.Module]:
         """The modules that turn the final hidden states into logits: the classifier, and the pooler if used."""
-        return [self.classifier] if self.pooling == "mean" else [self.bert.pooler, self.classifier]
+        if self.pooling == "mean" or self.bert.pooler is None:
+            return [self.classifier]
+        return [self.bert.pooler, self.classifier]
 
     @classmethod
     def from_pretrained(

@@ -48,8 +48,9 @@ def glue_sst2_to_tsv(data: bytes) -> bytes:
     """Convert a GLUE ``SST-2/{train,dev}.tsv`` (header ``sentence<TAB>label``, a trailing space after each
     sentence, no quoting) to the course's layout: labels first, sentences stripped, rows in their original order."""
     lines = data.decode("utf-8").splitlines()
-    if not lines or lines[0] != "sentence\tlabel":
-        raise CourseError(f"not a GLUE SST-2 file: its header is {lines[0][:40]!r}, expected 'sentence<TAB>label'")
+    header = lines[0] if lines else ""
+    if header != "sentence\tlabel":
+        raise CourseError(f"not a GLUE SST-2 file: its header is {header[:40]!r}, expected 'sentence<TAB>label'")
     rows = []
     for number, line in enumerate(lines[1:], start=2):
         sentence, sep, label = line.rpartition("\t")

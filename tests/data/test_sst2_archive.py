@@ -160,6 +160,12 @@ def test_converter_matches_the_staged_layout() -> None:
     assert rows_fingerprint(TRAIN) != rows_fingerprint(TRAIN[:-1])
 
 
+@pytest.mark.parametrize("member", [b"", b"label\tsentence\n1\tgood\n"])
+def test_a_member_that_is_not_glue_sst2_is_named_as_such(member: bytes) -> None:
+    with pytest.raises(CourseError, match="not a GLUE SST-2 file"):
+        glue_sst2_to_tsv(member)
+
+
 def staged_sst2() -> Path | None:
     for folder in [*corpora.staged_dirs(), SHARED_DATA]:
         if (folder / "sst2" / "dev.tsv").is_file() and (folder / "sst2" / "train.tsv").is_file():

@@ -26,11 +26,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_list(args: argparse.Namespace) -> int:
-    from course_lib.data.corpora import list_corpora
+    from course_lib.data.corpora import availability, list_corpora
 
     for corpus in list_corpora():
-        where = corpus["location"] or ("not here, downloadable" if corpus["downloadable"] else "not here, stage it")
-        print(f"{corpus['name']:<16} {where:<40} {corpus['description']}")
+        print(f"{corpus['name']:<16} {availability(corpus):<40} {corpus['description']}")
     return 0
 
 

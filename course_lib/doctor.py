@@ -161,15 +161,11 @@ def report_lab_extensions(jupyterlab: str) -> list[str]:
 
 def report_data() -> None:
     from course_lib.data import cache_dir, list_corpora, staged_dirs
+    from course_lib.data.corpora import availability
 
     print("\ndata")
     staged = staged_dirs()
     print(f"  COURSE_DATA_DIR: {os.pathsep.join(map(str, staged)) if staged else 'unset'}")
     print(f"  cache: {cache_dir()}")
     for corpus in list_corpora():
-        where = corpus["location"] or (
-            "not present (downloads on first use)"
-            if corpus["downloadable"]
-            else "not present (stage it in COURSE_DATA_DIR)"
-        )
-        print(f"  {corpus['name']:<16} {where}")
+        print(f"  {corpus['name']:<16} {availability(corpus)}")

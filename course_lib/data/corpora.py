@@ -307,6 +307,15 @@ def locate(name: str) -> str | None:
     return None
 
 
+def availability(entry: dict[str, object]) -> str:
+    """Where a :func:`list_corpora` entry is, in words: its location, or how it would be had."""
+    if entry["location"]:
+        return str(entry["location"])
+    if entry["downloadable"]:
+        return "not present (downloads on first use)"
+    return f"not present (stage it in ${DATA_DIR_ENV})"
+
+
 def list_corpora() -> list[dict[str, object]]:
     """One entry per registered corpus: name, description, where it is now (or None), downloadable."""
     return [
